@@ -1,0 +1,83 @@
+"""The YAML config file (DOCKHAND_CONFIG): loaded with safe_load, validated once, errors name the key."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import ConfigError
+
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: object, key: str) -> int:
+    """`30m`, `1h`, `90s` or a number of seconds."""
+    if isinstance(value, int) and value > 0:
+        return value
+    if isinstance(value, str) and (m := _DURATION.match(value.strip())):
+        return int(m[1]) * _SECONDS[m[2]]
+    raise ConfigError(f"{key}: expected a duration such as 30m or 90s, got {value!r}")
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    # Longer answers go up as a file: Block Kit caps a section at 3000 characters.
+    max_inline_chars: int = 2900
+    preview_lines: int = 15
+    share_ttl_seconds: int = 1800  # response_url lives 30 minutes
+
+
+@dataclass(frozen=True)
+class Config:
+    output: OutputConfig = field(default_factory=OutputConfig)
+    source: str = "<defaults>"
+
+
+def _check_keys(section: dict[str, Any], allowed: set[str], where: str) -> None:
+    for key in section:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
+
+
+def _positive_int(value: object, key: str, upper: int | None = None) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0 or (upper and value > upper):
+        limit = f" up to {upper}" if upper else ""
+        raise ConfigError(f"{key}: expected a positive whole number{limit}, got {value!r}")
+    return value
+
+
+def parse_config(data: object, source: str = "<string>") -> Config:
+    if data is None:
+        return Config(source=source)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping")
+    _check_keys(data, {"output"}, source)
+    out = data.get("output") or {}
+    if not isinstance(out, dict):
+        raise ConfigError(f"{source}: output must be a mapping")
+    _check_keys(out, {"max_inline_chars", "preview_lines", "share_ttl"}, f"{source}: output")
+    defaults = OutputConfig()
+    output = OutputConfig(
+        max_inline_chars=_positive_int(
+            out.get("max_inline_chars", defaults.max_inline_chars), "output.max_inline_chars", 2990
+        ),
+        preview_lines=_positive_int(out.get("preview_lines", defaults.preview_lines), "output.preview_lines", 40),
+        share_ttl_seconds=parse_duration(out.get("share_ttl", defaults.share_ttl_seconds), "output.share_ttl"),
+    )
+    return Config(output=output, source=source)
+
+
+def load_config(path: str) -> Config:
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"config file {path} does not exist (set DOCKHAND_CONFIG)")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    return parse_config(data, path)

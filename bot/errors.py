@@ -1,0 +1,71 @@
+"""The one error tree of dockhand.
+
+Everything a user can cause derives from :class:`UserError`; its text is safe to
+show in Slack as is.  Anything else that escapes a handler is a bug or an outage:
+the Slack layer logs it with an incident id and shows a short failure instead of
+a traceback.
+"""
+
+from __future__ import annotations
+
+
+class DockhandError(Exception):
+    """Base of every error dockhand raises on purpose."""
+
+
+class UserError(DockhandError):
+    """An error whose message is meant for the person who typed the command."""
+
+    def __init__(self, message: str, *, usage: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.usage = usage
+
+    def render(self) -> str:
+        if self.usage:
+            return f"{self.message}\n\n{self.usage}"
+        return self.message
+
+
+class ParseError(UserError):
+    """The command line does not follow the docker CLI grammar (unknown flag, bad value...)."""
+
+
+class UnknownCommand(UserError):
+    """`docker: 'pss' is not a docker command.` with a did-you-mean."""
+
+
+class NotAvailableYet(UserError):
+    """A real docker feature that dockhand does not offer (yet); never silently ignored."""
+
+
+class HelpRequested(DockhandError):
+    """`--help` or `help CMD`: not an error for the user, it carries the help text."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class TemplateError(UserError):
+    """A --format template that cannot be parsed or executed."""
+
+
+class DockerError(UserError):
+    """The Docker engine refused or failed; message worded like the docker CLI's."""
+
+
+class NotFound(DockerError):
+    """`Error response from daemon: No such container: x`."""
+
+
+class DockerUnavailable(DockerError):
+    """The engine cannot be reached at all."""
+
+
+class ServiceUnavailable(UserError):
+    """A dependency other than Docker (Redis, Slack) is down; says which and where."""
+
+
+class ConfigError(DockhandError):
+    """The settings or the YAML config are wrong; raised at start-up and by `dockhand check`."""

@@ -1,0 +1,30 @@
+"""Usage text in the docker CLI's layout, generated from the registry."""
+
+from __future__ import annotations
+
+from bot.registry import Command, Registry
+
+
+def command(cmd: Command) -> str:
+    lines = [f"Usage:  {cmd.usage}", "", cmd.summary]
+    if len(cmd.paths) > 1:
+        lines += ["", "Aliases:", "  " + ", ".join(cmd.aliases[1:] + cmd.aliases[:1])]
+    options = cmd.flagset.help_lines()
+    if options:
+        lines += ["", "Options:", *options]
+    return "\n".join(lines)
+
+
+def general(registry: Registry, allowed: set[str] | None = None) -> str:
+    cmds = [c for c in registry.top_level() if allowed is None or c.name in allowed]
+    width = max((len(c.name) for c in cmds), default=4) + 2
+    lines = [
+        "Usage:  docker [OPTIONS] COMMAND",
+        "",
+        "dockhand: the docker CLI in Slack. Type `/docker COMMAND`.",
+        "",
+        "Commands:",
+    ]
+    lines += [f"  {c.name.ljust(width)}{c.summary}" for c in cmds]
+    lines += ["", "Run '/docker COMMAND --help' for more information on a command."]
+    return "\n".join(lines)

@@ -1,0 +1,126 @@
+"""The one registry of `/docker` commands.
+
+Handlers are plain async functions tagged with :func:`command`; the tag only
+records metadata.  :class:`Registry` collects the tagged functions of the handler
+modules, checks that no two claim the same spelling, and answers lookups.  Help
+text and did-you-mean suggestions are generated from it, so a command exists in
+exactly one place.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from bot.cliparse import Flag, FlagSet
+
+if TYPE_CHECKING:
+    from bot.context import HandlerContext
+    from bot.model import Invocation, Output
+
+Handler = Callable[["Invocation", "HandlerContext"], Awaitable["Output"]]
+
+HELP_FLAG = Flag("help", "Print usage")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # canonical spelling, e.g. "ps"
+    paths: tuple[tuple[str, ...], ...]  # every spelling: ("ps",), ("container", "ls"), ...
+    usage: str  # "docker ps [OPTIONS]"
+    summary: str
+    flagset: FlagSet
+    handler: Handler
+    verb: str  # the verb the permission layer sees
+    min_args: int = 0
+    max_args: int | None = None
+    group: str = "read"
+
+    @property
+    def aliases(self) -> list[str]:
+        return ["docker " + " ".join(p) for p in self.paths]
+
+
+_TAG = "__dockhand_command__"
+
+
+def command(
+    name: str,
+    *,
+    usage: str,
+    summary: str,
+    aliases: Sequence[str] = (),
+    flags: Sequence[Flag] = (),
+    min_args: int = 0,
+    max_args: int | None = None,
+    interspersed: bool = True,
+    verb: str | None = None,
+    group: str = "read",
+) -> Callable[[Handler], Handler]:
+    """Tag an async handler as the implementation of a docker command."""
+
+    def tag(fn: Handler) -> Handler:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"handler for {name!r} must be async")
+        paths = ((name,), *(tuple(a.split()) for a in aliases))
+        spec = Command(
+            name=name,
+            paths=paths,
+            usage=usage,
+            summary=summary,
+            flagset=FlagSet([*flags, HELP_FLAG], interspersed=interspersed),
+            handler=fn,
+            verb=verb or name,
+            min_args=min_args,
+            max_args=max_args,
+            group=group,
+        )
+        setattr(fn, _TAG, spec)
+        return fn
+
+    return tag
+
+
+class Registry:
+    def __init__(self, commands: Iterable[Command] = ()) -> None:
+        self._by_path: dict[tuple[str, ...], Command] = {}
+        self._commands: list[Command] = []
+        for c in commands:
+            self.add(c)
+
+    @classmethod
+    def from_modules(cls, modules: Iterable[ModuleType]) -> Registry:
+        found: list[Command] = []
+        for module in modules:
+            for value in vars(module).values():
+                spec: Any = getattr(value, _TAG, None)
+                if isinstance(spec, Command):
+                    found.append(spec)
+        return cls(found)
+
+    def add(self, cmd: Command) -> None:
+        for path in cmd.paths:
+            if path in self._by_path:
+                raise ValueError(f"'{' '.join(path)}' registered twice")
+            self._by_path[path] = cmd
+        self._commands.append(cmd)
+
+    def commands(self) -> list[Command]:
+        return list(self._commands)
+
+    def lookup(self, words: Sequence[str]) -> tuple[Command, int] | None:
+        """The command spelled by the first one or two words, and how many words it used."""
+        if len(words) >= 2 and (cmd := self._by_path.get((words[0], words[1]))):
+            return cmd, 2
+        if words and (cmd := self._by_path.get((words[0],))):
+            return cmd, 1
+        return None
+
+    def spellings(self) -> list[str]:
+        return [" ".join(p) for p in self._by_path]
+
+    def top_level(self) -> list[Command]:
+        return [c for c in self._commands if (c.name,) in c.paths]

@@ -1,0 +1,171 @@
+"""All user-facing wording and Block Kit layout, as pure functions (data in, message dict out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SECTION_LIMIT = 3000  # Block Kit: section text is 1..3000 characters
+SHARE_ACTION = "dockhand_share"
+
+Message = dict[str, Any]
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn needs &, < and > escaped, even inside code blocks."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def code_block(text: str) -> str:
+    # A literal ``` in the output would close the block early; a zero-width space defuses it.
+    body = escape(text).replace("```", "`\u200b``")
+    return f"```\n{body}\n```" if body else "```(no output)```"
+
+
+def fits_inline(text: str, max_chars: int = SECTION_LIMIT) -> bool:
+    return len(code_block(text)) <= min(max_chars, SECTION_LIMIT)
+
+
+def _echo(command_text: str, user_id: str | None = None) -> Message:
+    who = f"<@{user_id}> ran " if user_id else ""
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{who}`docker {escape(command_text)}`"}]}
+
+
+def _share_button(share_id: str) -> Message:
+    return {
+        "type": "actions",
+        "block_id": "dockhand_share",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": SHARE_ACTION,
+                "text": {"type": "plain_text", "text": "Share in channel"},
+                "value": share_id,
+            }
+        ],
+    }
+
+
+def _note(text: str) -> Message:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to show for one finished command."""
+
+    command_text: str
+    output: str
+    errors: tuple[str, ...] = ()
+    share_id: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def inline_reply(reply: Reply, *, shared_by: str | None = None) -> Message:
+    blocks: list[Message] = [_echo(reply.command_text, shared_by)]
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": code_block(reply.output)}})
+    if reply.errors:
+        blocks.append(_error_section("\n".join(reply.errors)))
+    blocks += [_note(n) for n in reply.notes]
+    if reply.share_id:
+        blocks.append(_share_button(reply.share_id))
+    lines = reply.output.count("\n") + 1 if reply.output else 0
+    message: Message = {"text": f"docker {reply.command_text}: {lines} line(s)", "blocks": blocks}
+    message["response_type"] = "in_channel" if shared_by else "ephemeral"
+    return message
+
+
+def file_reply(reply: Reply, *, filename: str, where: str, preview_lines: int) -> Message:
+    """The short summary posted beside output that went up as a file."""
+    lines = reply.output.split("\n")
+    size = len(reply.output.encode())
+    head = "\n".join(lines[:preview_lines])
+    while head and not fits_inline(head, SECTION_LIMIT - 200):
+        head = head[: len(head) // 2]
+    summary = (
+        f"The output is {len(lines)} lines ({_kb(size)}), too long for a message: "
+        f"it is in *{escape(filename)}* {where}."
+    )
+    blocks: list[Message] = [
+        _echo(reply.command_text),
+        {"type": "section", "text": {"type": "mrkdwn", "text": summary}},
+    ]
+    if head:
+        blocks.append(_note(f"First {min(preview_lines, len(lines))} of {len(lines)} lines:"))
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": code_block(head)}})
+    if reply.errors:
+        blocks.append(_error_section("\n".join(reply.errors)))
+    blocks += [_note(n) for n in reply.notes]
+    if reply.share_id:
+        blocks.append(_share_button(reply.share_id))
+    return {
+        "text": f"docker {reply.command_text}: output in {filename}",
+        "blocks": blocks,
+        "response_type": "ephemeral",
+    }
+
+
+def _kb(size: int) -> str:
+    return f"{size} bytes" if size < 1024 else f"{size / 1024:.1f} KB"
+
+
+def _error_section(text: str) -> Message:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(code_block(text))}}
+
+
+def _clip(text: str) -> str:
+    if len(text) <= SECTION_LIMIT:
+        return text
+    return text[: SECTION_LIMIT - 10] + "\n…```"
+
+
+def error_reply(command_text: str, message: str, usage: str | None = None) -> Message:
+    """A user error: the docker CLI's wording, and usage where it helps."""
+    blocks: list[Message] = [_echo(command_text) if command_text else _note("dockhand")]
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(":x: " + _mrkdwn_error(message))}})
+    if usage:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(code_block(usage))}})
+    return {"text": message.split("\n", 1)[0][:300], "blocks": blocks, "response_type": "ephemeral"}
+
+
+def _mrkdwn_error(message: str) -> str:
+    # Keep backtick spans (did-you-mean suggestions) as code; escape the rest.
+    return escape(message)
+
+
+def help_reply(command_text: str, text: str) -> Message:
+    return {
+        "text": text.split("\n", 1)[0],
+        "blocks": [
+            _echo(command_text),
+            {"type": "section", "text": {"type": "mrkdwn", "text": _clip(code_block(text))}},
+        ],
+        "response_type": "ephemeral",
+    }
+
+
+def failure_reply(command_text: str, incident: str) -> Message:
+    text = (
+        f":boom: dockhand failed while running `docker {escape(command_text)}` (incident `{incident}`). "
+        "Nothing more was done; the details are in dockhand's log under that incident id."
+    )
+    return {
+        "text": text,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+        "response_type": "ephemeral",
+    }
+
+
+def notice(text: str, *, replace_original: bool = False) -> Message:
+    message: Message = {
+        "text": text,
+        "response_type": "ephemeral",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": _clip(text)}}],
+    }
+    if replace_original:
+        message["replace_original"] = True
+    return message
+
+
+def shared_file_comment(user_id: str, command_text: str) -> str:
+    return f"<@{user_id}> ran `docker {escape(command_text)}`"

@@ -1,0 +1,133 @@
+"""The dockhand process: wiring, the HTTP server (/slack/events, /healthz, /metrics), Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncApp
+
+import handlers.containers
+import handlers.images
+import handlers.system
+from bot.app import bolt_request, build_bolt_app
+from bot.config import Config
+from bot.docker_gateway import DockerGateway
+from bot.health import HealthChecker
+from bot.metrics import Metrics
+from bot.registry import Registry
+from bot.service import CommandService, Services
+from bot.settings import Settings
+from bot.sharestore import ShareStore
+from bot.slack_out import SlackOut, web_client
+
+log = logging.getLogger(__name__)
+
+HANDLER_MODULES = (handlers.containers, handlers.images, handlers.system)
+
+
+def build_registry() -> Registry:
+    return Registry.from_modules(HANDLER_MODULES)
+
+
+def redis_client(url: str) -> aioredis.Redis:
+    # Short timeouts: a Redis outage must turn into a clear message, not a stuck command.
+    return aioredis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0, retry_on_timeout=False)
+
+
+@dataclass
+class Dockhand:
+    settings: Settings
+    config: Config
+    services: Services
+    bolt: AsyncApp
+    health: HealthChecker
+    redis: aioredis.Redis
+    _runner: web.AppRunner | None = None
+    _socket_handler: Any = None
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @classmethod
+    def build(cls, settings: Settings, config: Config) -> Dockhand:
+        client = web_client(settings.slack_bot_token, settings.slack_api_url)
+        redis = redis_client(settings.redis_url)
+        docker = DockerGateway(settings.docker_host)
+        slack = SlackOut(client)
+        metrics = Metrics()
+        services = Services(
+            registry=build_registry(),
+            docker=docker,
+            slack=slack,
+            shares=ShareStore(redis, config.output.share_ttl_seconds),
+            config=config,
+            metrics=metrics,
+        )
+        bolt = build_bolt_app(
+            client=client,
+            signing_secret=settings.slack_signing_secret,
+            service=CommandService(services),
+            socket_mode=settings.socket_mode,
+        )
+        health = HealthChecker(docker, redis, slack, settings.redis_url)
+        return cls(settings, config, services, bolt, health, redis)
+
+    def web_app(self) -> web.Application:
+        app = web.Application()
+        if not self.settings.socket_mode:
+            # In Socket Mode requests are not signed; an open HTTP endpoint would be unauthenticated.
+            app.router.add_post("/slack/events", self._slack_events)
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics)
+        return app
+
+    async def _slack_events(self, request: web.Request) -> web.Response:
+        body = await request.text()
+        bolt_req = bolt_request(body, request.query_string, dict(request.headers))
+        bolt_resp = await self.bolt.async_dispatch(bolt_req)
+        return await to_aiohttp_response(bolt_resp)
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        report = await self.health.report()
+        if not report["ok"]:
+            self.services.metrics.up.inc(component=",".join(k for k, v in report.items() if k != "ok" and not v["ok"]))
+        return web.json_response(report, status=200 if report["ok"] else 503)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return web.Response(
+            text=self.services.metrics.expose(),
+            content_type="text/plain",
+            charset="utf-8",
+            headers={"X-Content-Type-Options": "nosniff"},
+        )
+
+    async def start(self, host: str = "0.0.0.0", port: int = 3000) -> int:
+        self._runner = web.AppRunner(self.web_app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound = port
+        server = getattr(site, "_server", None)
+        if server is not None and server.sockets:
+            bound = server.sockets[0].getsockname()[1]
+        if self.settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket_handler = AsyncSocketModeHandler(self.bolt, self.settings.slack_app_token)
+            await self._socket_handler.connect_async()
+        log.info(
+            "dockhand listening on %s:%s (%s mode)", host, bound, "Socket" if self.settings.socket_mode else "HTTP"
+        )
+        return int(bound)
+
+    async def stop(self) -> None:
+        if self._socket_handler is not None:
+            await self._socket_handler.close_async()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.services.docker.close()
+        await self.redis.aclose()

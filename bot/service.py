@@ -1,0 +1,155 @@
+"""One `/docker` command from text to delivered answer; one Share click likewise.
+
+This is the only place that knows the whole flow, so the Slack adapter (app.py)
+stays a thin translation of Bolt's arguments into these calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+
+from bot import dispatch, render
+from bot.config import Config
+from bot.context import HandlerContext
+from bot.docker_gateway import DockerGateway
+from bot.errors import HelpRequested, UserError
+from bot.metrics import Metrics
+from bot.model import Output, Requester
+from bot.registry import Registry
+from bot.sharestore import SharedAnswer, ShareStore
+from bot.slack_out import SlackOut, slack_error_code
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    registry: Registry
+    docker: DockerGateway
+    slack: SlackOut
+    shares: ShareStore
+    config: Config
+    metrics: Metrics
+    clock: Callable[[], float] = time.time
+
+
+class CommandService:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    async def handle_command(self, requester: Requester, text: str, response_url: str) -> None:
+        started = time.monotonic()
+        outcome, name = "ok", "unknown"
+        try:
+            shown = dispatch.normalise(text)
+        except UserError:
+            shown = text.strip()
+        try:
+            inv = dispatch.parse(text, self.s.registry)
+            name = inv.command.name
+            ctx = HandlerContext(docker=self.s.docker, requester=requester, clock=self.s.clock)
+            output = await inv.command.handler(inv, ctx)
+            message = await self._answer(requester, shown, output)
+        except HelpRequested as h:
+            outcome, message = "help", render.help_reply(shown, h.text)
+        except UserError as err:
+            outcome, message = "user_error", render.error_reply(shown, err.message, err.usage)
+        except Exception:
+            incident = secrets.token_hex(4)
+            log.exception("incident %s: /docker %s by %s", incident, shown, requester.user_id)
+            outcome, message = "failure", render.failure_reply(shown, incident)
+        await self._deliver(response_url, message)
+        self.s.metrics.commands.inc(command=name, outcome=outcome)
+        self.s.metrics.command_seconds.observe(time.monotonic() - started, command=name)
+
+    async def _deliver(self, response_url: str, message: render.Message) -> None:
+        try:
+            await self.s.slack.respond(response_url, message)
+        except Exception:
+            self.s.metrics.slack_errors.inc(method="response_url")
+            log.exception("could not deliver a reply to Slack")
+
+    async def _answer(self, requester: Requester, shown: str, output: Output) -> render.Message:
+        cfg = self.s.config.output
+        as_file = not render.fits_inline(output.text, cfg.max_inline_chars)
+        share_id = await self.s.shares.put(
+            SharedAnswer(
+                requester.user_id,
+                requester.channel_id,
+                shown,
+                output.text,
+                output.filename,
+                as_file,
+                tuple(output.errors),
+            )
+        )
+        notes = () if share_id else (":warning: Sharing is unavailable: dockhand cannot reach Redis.",)
+        reply = render.Reply(shown, output.text, tuple(output.errors), share_id, notes)
+        if not as_file:
+            return render.inline_reply(reply)
+        try:
+            dm = await self.s.slack.open_dm(requester.user_id)
+            await self.s.slack.upload(
+                channel=dm,
+                filename=output.filename,
+                content=output.text,
+                initial_comment=f"Output of `docker {render.escape(shown)}`",
+            )
+        except SlackApiError as err:
+            self.s.metrics.slack_errors.inc(method="files.upload")
+            raise UserError(
+                f"The output is too long for a message and Slack refused the file upload ({slack_error_code(err)})."
+            ) from None
+        return render.file_reply(
+            reply, filename=output.filename, where="your DM with dockhand", preview_lines=cfg.preview_lines
+        )
+
+    async def handle_share(self, clicker: Requester, share_id: str, response_url: str) -> None:
+        try:
+            answer = await self.s.shares.take(share_id)
+        except Exception:
+            log.exception("share store unavailable")
+            await self._deliver(
+                response_url,
+                render.notice(
+                    ":warning: dockhand cannot reach Redis right now, so this answer cannot be shared. Try again."
+                ),
+            )
+            return
+        if answer is None:
+            await self._deliver(
+                response_url,
+                render.notice(
+                    "This answer has expired or was already shared; run the command again.", replace_original=False
+                ),
+            )
+            return
+        if answer.user_id != clicker.user_id:
+            await self._deliver(response_url, render.notice("Only the person who ran the command can share it."))
+            return
+        try:
+            await self._post_shared(answer, clicker)
+        except SlackApiError as err:
+            code = slack_error_code(err)
+            hint = " Invite dockhand to this channel first." if code in ("not_in_channel", "channel_not_found") else ""
+            await self._deliver(response_url, render.notice(f"Slack refused to share the file ({code}).{hint}"))
+            return
+        if not answer.as_file:
+            reply = render.Reply(answer.command_text, answer.output, answer.errors)
+            await self._deliver(response_url, render.inline_reply(reply, shared_by=answer.user_id))
+        await self._deliver(response_url, {"delete_original": True})
+
+    async def _post_shared(self, answer: SharedAnswer, clicker: Requester) -> None:
+        if answer.as_file:
+            await self.s.slack.upload(
+                channel=answer.channel_id,
+                filename=answer.filename,
+                content=answer.output,
+                initial_comment=render.shared_file_comment(clicker.user_id, answer.command_text),
+            )

@@ -1,0 +1,276 @@
+"""Container read commands: ps, inspect, logs, top, port, stats."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+from bot.formatters import containers as cfmt
+from bot.formatters import stats as sfmt
+from bot.formatters import system as sysfmt
+from bot.formatters.listing import render_list
+
+from bot import gotemplate
+from bot.cliparse import Flag, Kind
+from bot.context import HandlerContext
+from bot.errors import DockerError, NotFound, ParseError, UserError
+from bot.model import Invocation, Output
+from bot.redact import Redactor
+from bot.registry import command
+from bot.timeparse import parse_timestamp
+
+FORMAT_HELP = (
+    "Format output using a custom template:\n"
+    "'table':            Print output in table format with column headers (default)\n"
+    "'table TEMPLATE':   Print output in table format using the given Go template\n"
+    "'json':             Print in JSON format\n"
+    "'TEMPLATE':         Print output using the given Go template."
+)
+
+
+def parse_filters(values: list[str]) -> dict[str, list[str]]:
+    """`--filter k=v` (repeatable) into the Engine API's filters map."""
+    filters: dict[str, list[str]] = {}
+    for raw in values:
+        key, eq, value = raw.partition("=")
+        if not eq or not key:
+            raise ParseError(f"bad format of filter (expected name=value): {raw}")
+        filters.setdefault(key.strip().lower(), []).append(value)
+    return filters
+
+
+@command(
+    "ps",
+    aliases=("container ls", "container list", "container ps"),
+    usage="docker ps [OPTIONS]",
+    summary="List containers",
+    max_args=0,
+    flags=[
+        Flag("all", "Show all containers (default shows just running)", short="a"),
+        Flag("filter", "Filter output based on conditions provided", Kind.LIST, short="f", value_name="filter"),
+        Flag("format", FORMAT_HELP, Kind.STRING, value_name="string"),
+        Flag("last", "Show n last created containers (includes all states)", Kind.INT, short="n", default=-1),
+        Flag("latest", "Show the latest created container (includes all states)", short="l"),
+        Flag("no-trunc", "Don't truncate output"),
+        Flag("quiet", "Only display container IDs", short="q"),
+        Flag("size", "Display total file sizes", short="s"),
+    ],
+)
+async def ps(inv: Invocation, ctx: HandlerContext) -> Output:
+    fmt: str | None = inv.opt("format")
+    limit = 1 if inv.opt("latest") and inv.opt("last") == -1 else inv.opt("last")
+    # Like the CLI: sizes are costly, so they are asked for only when shown.
+    size = bool(inv.opt("size")) or (fmt is not None and ".Size" in fmt)
+    rows = await ctx.docker.containers(
+        all=inv.opt("all"), limit=limit, size=size, filters=parse_filters(inv.opt("filter"))
+    )
+    if inv.opt("quiet") and (fmt is None or fmt == "table"):
+        fmt = "{{.ID}}"
+    default = cfmt.PS_DEFAULT_TABLE_WITH_SIZE if inv.opt("size") else cfmt.PS_DEFAULT_TABLE
+    now = ctx.now()
+    contexts = [cfmt.ContainerContext(c, trunc=not inv.opt("no_trunc"), now=now) for c in rows]
+    text = render_list(fmt, default_table=default, headers=cfmt.CONTAINER_HEADERS, contexts=contexts)
+    return Output(text, filename="ps.txt")
+
+
+async def _inspect_one(ctx: HandlerContext, ref: str, kind: str | None) -> dict[str, Any]:
+    if kind in (None, "container"):
+        try:
+            doc = await ctx.docker.inspect_container(ref)
+            return Redactor.from_env(doc.get("Config", {}).get("Env")).document(doc)  # type: ignore[no-any-return]
+        except NotFound:
+            if kind == "container":
+                raise NotFound(f"Error: No such container: {ref}") from None
+    if kind in (None, "image"):
+        try:
+            doc = await ctx.docker.inspect_image(ref)
+            return Redactor.from_env(doc.get("Config", {}).get("Env")).document(doc)  # type: ignore[no-any-return]
+        except NotFound:
+            pass
+    raise NotFound(f"Error: No such {kind or 'object'}: {ref}")
+
+
+def go_json(value: Any, *, indent: int | None = 4) -> str:
+    """JSON the way Go's encoding/json writes it (the CLI escapes <, > and &)."""
+    text = json.dumps(value, indent=indent, ensure_ascii=False, separators=(",", ": ") if indent else (",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+@command(
+    "inspect",
+    aliases=("container inspect", "image inspect"),
+    usage="docker inspect [OPTIONS] NAME|ID [NAME|ID...]",
+    summary="Return low-level information on Docker objects",
+    min_args=1,
+    flags=[
+        Flag("format", FORMAT_HELP, Kind.STRING, short="f", value_name="string"),
+        Flag("type", "Only inspect objects of the given type (container, image)", Kind.STRING, value_name="string"),
+    ],
+)
+async def inspect(inv: Invocation, ctx: HandlerContext) -> Output:
+    kind: str | None = inv.opt("type")
+    if kind not in (None, "container", "image"):
+        raise ParseError(f'"{kind}" is not a valid value for --type')
+    template = gotemplate.parse(inv.opt("format")) if inv.opt("format") else None
+    results = await asyncio.gather(*(_inspect_one(ctx, ref, kind) for ref in inv.args), return_exceptions=True)
+    docs: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for result in results:
+        if isinstance(result, UserError):
+            errors.append(result.message)
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            docs.append(result)
+    if not docs and errors:
+        raise NotFound("\n".join(errors))
+    text = "\n".join(template.execute(d) for d in docs) if template is not None else go_json(docs)
+    return Output(text, filename="inspect.json", errors=errors)
+
+
+@command(
+    "logs",
+    aliases=("container logs",),
+    usage="docker logs [OPTIONS] CONTAINER",
+    summary="Fetch the logs of a container",
+    min_args=1,
+    max_args=1,
+    flags=[
+        Flag("details", "Show extra details provided to logs", not_available="--details is not offered yet"),
+        Flag(
+            "follow",
+            "Follow log output",
+            short="f",
+            not_available="following logs is not available yet; use --tail or --since",
+        ),
+        Flag(
+            "since",
+            'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)',
+            Kind.STRING,
+            value_name="string",
+        ),
+        Flag(
+            "tail",
+            "Number of lines to show from the end of the logs",
+            Kind.STRING,
+            short="n",
+            default="all",
+            value_name="string",
+        ),
+        Flag("timestamps", "Show timestamps", short="t"),
+        Flag(
+            "until",
+            'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)',
+            Kind.STRING,
+            value_name="string",
+        ),
+    ],
+)
+async def logs(inv: Invocation, ctx: HandlerContext) -> Output:
+    ref = inv.args[0]
+    tail = _parse_tail(inv.opt("tail"))
+    now = ctx.now()
+    since = parse_timestamp(inv.opt("since"), now) if inv.opt("since") else None
+    until = parse_timestamp(inv.opt("until"), now) if inv.opt("until") else None
+    info = await ctx.docker.inspect_container(ref)
+    raw = await ctx.docker.logs(info["Id"], tail=tail, since=since, until=until, timestamps=inv.opt("timestamps"))
+    text = raw.decode("utf-8", "replace").replace("\r\n", "\n")
+    text = Redactor.from_env(info.get("Config", {}).get("Env")).text(text)
+    name = info.get("Name", ref).lstrip("/")
+    return Output(text.rstrip("\n"), filename=f"{name}.log")
+
+
+def _parse_tail(value: str) -> int | None:
+    if value in ("all", ""):
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        raise ParseError(f'invalid value for "tail": "{value}" is not a number or "all"') from None
+    return None if n < 0 else n
+
+
+_PS_ARG = re.compile(r"^[A-Za-z0-9,=:%_+-]+$")
+
+
+@command(
+    "top",
+    aliases=("container top",),
+    usage="docker top CONTAINER [ps OPTIONS]",
+    summary="Display the running processes of a container",
+    min_args=1,
+    interspersed=False,
+)
+async def top(inv: Invocation, ctx: HandlerContext) -> Output:
+    ref, *ps_args = inv.args
+    # The daemon runs the host's ps with these words; keep them to option syntax.
+    for word in ps_args:
+        if not _PS_ARG.match(word):
+            raise ParseError(f"ps option {word!r} is not allowed")
+    result = await ctx.docker.top(ref, " ".join(ps_args) or None)
+    return Output(sysfmt.format_top(result), filename="top.txt")
+
+
+@command(
+    "port",
+    aliases=("container port",),
+    usage="docker port CONTAINER [PRIVATE_PORT[/PROTO]]",
+    summary="List port mappings or a specific mapping for the container",
+    min_args=1,
+    max_args=2,
+)
+async def port(inv: Invocation, ctx: HandlerContext) -> Output:
+    info = await ctx.docker.inspect_container(inv.args[0])
+    wanted = inv.args[1] if len(inv.args) > 1 else None
+    text = cfmt.format_port_output(info, wanted)
+    if wanted is not None and not text:
+        raise DockerError(f"Error: No public port '{_with_proto(wanted)}' published for {inv.args[0]}")
+    return Output(text, filename="port.txt")
+
+
+def _with_proto(port_spec: str) -> str:
+    return port_spec if "/" in port_spec else f"{port_spec}/tcp"
+
+
+@command(
+    "stats",
+    aliases=("container stats",),
+    usage="docker stats [OPTIONS] [CONTAINER...]",
+    summary="Display a live stream of container(s) resource usage statistics",
+    flags=[
+        Flag("all", "Show all containers (default shows just running)", short="a"),
+        Flag("format", FORMAT_HELP, Kind.STRING, value_name="string"),
+        Flag("no-stream", "Disable streaming stats and only pull the first result"),
+        Flag("no-trunc", "Do not truncate output"),
+    ],
+)
+async def stats(inv: Invocation, ctx: HandlerContext) -> Output:
+    if not inv.opt("no_stream"):
+        raise ParseError(
+            "streaming stats is not available in chat; use `docker stats --no-stream`",
+        )
+    if inv.args:
+        targets = list(inv.args)
+    else:
+        listed = await ctx.docker.containers(all=inv.opt("all"))
+        targets = [c["Id"] for c in listed]
+    # One sample takes ~2 s (the daemon waits for a second reading), so all in parallel.
+    samples = await asyncio.gather(*(ctx.docker.stats(t) for t in targets), return_exceptions=True)
+    contexts = []
+    errors = []
+    for target, sample in zip(targets, samples, strict=True):
+        if isinstance(sample, UserError):
+            errors.append(sample.message)
+        elif isinstance(sample, BaseException):
+            raise sample
+        else:
+            entry = sfmt.compute_stats(sample)
+            contexts.append(sfmt.StatsContext(entry, container=target, trunc=not inv.opt("no_trunc")))
+    if errors and not contexts:
+        raise DockerError("\n".join(errors))
+    text = render_list(
+        inv.opt("format"), default_table=sfmt.STATS_DEFAULT_TABLE, headers=sfmt.STATS_HEADERS, contexts=contexts
+    )
+    return Output(text, filename="stats.txt", errors=errors)

@@ -1,0 +1,41 @@
+"""Image read commands: images."""
+
+from __future__ import annotations
+
+from bot.formatters import images as ifmt
+from bot.formatters.listing import render_list
+
+from bot.cliparse import Flag, Kind
+from bot.context import HandlerContext
+from bot.model import Invocation, Output
+from bot.registry import command
+from handlers.containers import FORMAT_HELP, parse_filters
+
+
+@command(
+    "images",
+    aliases=("image ls", "image list"),
+    usage="docker images [OPTIONS] [REPOSITORY[:TAG]]",
+    summary="List images",
+    max_args=1,
+    flags=[
+        Flag("all", "Show all images (default hides intermediate images)", short="a"),
+        Flag("digests", "Show digests"),
+        Flag("filter", "Filter output based on conditions provided", Kind.LIST, short="f", value_name="filter"),
+        Flag("format", FORMAT_HELP, Kind.STRING, value_name="string"),
+        Flag("no-trunc", "Don't truncate output"),
+        Flag("quiet", "Only show image IDs", short="q"),
+    ],
+)
+async def images(inv: Invocation, ctx: HandlerContext) -> Output:
+    filters = parse_filters(inv.opt("filter"))
+    if inv.args:
+        filters.setdefault("reference", []).append(inv.args[0])
+    raw = await ctx.docker.images(all=inv.opt("all"), filters=filters)
+    fmt: str | None = inv.opt("format")
+    if inv.opt("quiet") and (fmt is None or fmt == "table"):
+        fmt = "{{.ID}}"
+    rows = ifmt.image_rows(raw, digests=inv.opt("digests"), trunc=not inv.opt("no_trunc"), now=ctx.now())
+    default = ifmt.IMAGES_DEFAULT_TABLE_WITH_DIGEST if inv.opt("digests") else ifmt.IMAGES_DEFAULT_TABLE
+    text = render_list(fmt, default_table=default, headers=ifmt.IMAGE_HEADERS, contexts=rows)
+    return Output(text, filename="images.txt")

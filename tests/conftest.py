@@ -1,0 +1,85 @@
+"""Session-wide test rig: real redis-server, real Docker engine, fake Slack, a running dockhand."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import docker
+import pytest
+import pytest_asyncio
+
+from bot.config import Config
+from bot.server import Dockhand
+from bot.settings import Settings
+from tests.fakeslack import FakeSlack, SlackSender
+from tests.rig import Containers, RedisServer, docker_client, ensure_test_image
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-test-token"
+
+# slack_sdk ignores NO_PROXY, and Bolt turns on OAuth when these are set: neither may leak in.
+for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+    os.environ.pop(var, None)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def docker_api() -> Iterator[docker.APIClient]:
+    api = docker_client()
+    api.ping()  # the rig needs a real engine: fail loudly rather than skip
+    ensure_test_image(api)
+    yield api
+    api.close()
+
+
+@pytest.fixture(scope="session")
+def containers(docker_api: docker.APIClient) -> Iterator[Containers]:
+    made = Containers(docker_api)
+    yield made
+    made.cleanup()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack(bot_token=BOT_TOKEN)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+def bot_settings(fake: FakeSlack, redis_url: str, **overrides: str) -> Settings:
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "REDIS_URL": redis_url,
+        **({"DOCKER_HOST": os.environ["DOCKER_HOST"]} if os.environ.get("DOCKER_HOST") else {}),
+        **overrides,
+    }
+    return Settings.from_env(env)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def bot(
+    fake_slack: FakeSlack, redis_server: RedisServer, docker_api: docker.APIClient
+) -> AsyncIterator[Dockhand]:
+    app = Dockhand.build(bot_settings(fake_slack, redis_server.url), Config())
+    port = await app.start("127.0.0.1", 0)
+    app.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    yield app
+    await app.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def slack(fake_slack: FakeSlack, bot: Dockhand) -> AsyncIterator[SlackSender]:
+    fake_slack.reset()
+    sender = SlackSender(fake_slack, bot.url + "/slack/events", SIGNING_SECRET)  # type: ignore[attr-defined]
+    yield sender
+    await sender.close()
