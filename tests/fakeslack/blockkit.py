@@ -20,12 +20,30 @@ TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
 # Interactive elements that may sit in an actions block (image is context/accessory only).
 ACTION_ELEMENT_TYPES = frozenset(
     {
-        "button", "checkboxes", "datepicker", "datetimepicker", "overflow", "radio_buttons",
-        "static_select", "external_select", "users_select", "conversations_select",
-        "channels_select", "multi_static_select", "multi_external_select", "multi_users_select",
-        "multi_conversations_select", "multi_channels_select", "timepicker", "workflow_button",
-        "rich_text_input", "plain_text_input", "email_text_input", "number_input",
-        "url_text_input", "file_input",
+        "button",
+        "checkboxes",
+        "datepicker",
+        "datetimepicker",
+        "overflow",
+        "radio_buttons",
+        "static_select",
+        "external_select",
+        "users_select",
+        "conversations_select",
+        "channels_select",
+        "multi_static_select",
+        "multi_external_select",
+        "multi_users_select",
+        "multi_conversations_select",
+        "multi_channels_select",
+        "timepicker",
+        "workflow_button",
+        "rich_text_input",
+        "plain_text_input",
+        "email_text_input",
+        "number_input",
+        "url_text_input",
+        "file_input",
     }
 )
 ACCESSORY_TYPES = ACTION_ELEMENT_TYPES | {"image"}
@@ -91,9 +109,7 @@ def _string(
     _check_len(value, f"{pointer}/{key}", ctx, max_len)
 
 
-def _text_object(
-    obj: object, pointer: str, ctx: _Context, *, max_len: int, plain_only: bool = False
-) -> None:
+def _text_object(obj: object, pointer: str, ctx: _Context, *, max_len: int, plain_only: bool = False) -> None:
     """A composition text object: ``{"type": "plain_text"|"mrkdwn", "text": str}``."""
     if not isinstance(obj, dict):
         ctx.error(pointer, "must provide an object")

@@ -60,8 +60,15 @@ class HookRegistry:
         self._seq = 0
 
     def issue(
-        self, base_url: str, kind: str, now: float, *, channel: str, user: str,
-        message_ts: str | None = None, is_ephemeral: bool = False,
+        self,
+        base_url: str,
+        kind: str,
+        now: float,
+        *,
+        channel: str,
+        user: str,
+        message_ts: str | None = None,
+        is_ephemeral: bool = False,
     ) -> ResponseUrl:
         self._seq += 1
         path = f"/hooks/{kind}/{self.workspace.team_id}/{self._seq}/{secrets.token_urlsafe(18)}"

@@ -42,6 +42,7 @@ class Workspace:
         self.ephemerals: list[Ephemeral] = []
         self.deleted_messages: list[Message] = []
         self.files: dict[str, UploadedFile] = {}
+        self.opened: set[str] = set()  # DMs / group DMs opened at run time (not seed data)
         self._last_ts = (0, 0)
         self._id_seq = 0
 
@@ -84,6 +85,7 @@ class Workspace:
             return existing, True
         channel = Channel(dm_id, user_id, bot_member=True, members={user_id})
         self.channels[dm_id] = channel
+        self.opened.add(dm_id)
         return channel, False
 
     def open_mpim(self, user_ids: list[str]) -> tuple[Channel, bool]:
@@ -94,6 +96,7 @@ class Workspace:
                 return channel, True
         channel = Channel(self.new_id("G"), name, bot_member=True, members=set(user_ids))
         self.channels[channel.id] = channel
+        self.opened.add(channel.id)
         return channel, False
 
     def resolve_channel(self, ref: str) -> Channel | None:
@@ -131,13 +134,14 @@ class Workspace:
 
     def thread(self, channel: str, root_ts: str) -> list[Message]:
         """Parent first, then replies in ts order (what conversations.replies returns)."""
-        in_thread = [
-            m for m in self.messages.get(channel, []) if m.ts == root_ts or m.thread_ts == root_ts
-        ]
+        in_thread = [m for m in self.messages.get(channel, []) if m.ts == root_ts or m.thread_ts == root_ts]
         return sorted(in_thread, key=lambda m: (m.ts != root_ts, ts_key(m.ts)))
 
     def clear_records(self) -> None:
-        """Forget messages and files but keep users, channels and user groups."""
+        """Forget messages, files and opened DMs; keep users, channels and user groups."""
+        for channel_id in self.opened:
+            self.channels.pop(channel_id, None)
+        self.opened.clear()
         self.messages.clear()
         self.ephemerals.clear()
         self.deleted_messages.clear()

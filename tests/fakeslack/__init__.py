@@ -1,0 +1,61 @@
+"""A faithful local fake Slack for dockhand's tests (spec: slack-platform.md, last section).
+
+* :class:`FakeSlack` serves the Web API (``/api/<method>``), response_urls (``/hooks/...``)
+  and file uploads (``/upload/v1/<ticket>``) on 127.0.0.1, validating like Slack and recording
+  everything for assertions.
+* :class:`SlackSender` plays the Slack client: signed slash commands and button clicks.
+* :func:`sign` / :func:`signed_headers` implement request signing; :func:`validate_blocks`
+  implements Block Kit limits.
+"""
+
+from .blockkit import validate_blocks
+from .client import AckResult, SlackSender, find_action
+from .faults import Injection, TokenBucket
+from .hooks import MAX_AGE_SECONDS, MAX_USES, ResponseUrl
+from .records import (
+    APP_ID,
+    BOT_ID,
+    BOT_USER_ID,
+    Call,
+    Channel,
+    Edit,
+    Ephemeral,
+    Message,
+    ResponsePost,
+    UploadedFile,
+    User,
+)
+from .server import DEFAULT_SCOPES, RESPONSE_URL, UPLOAD, FakeSlack
+from .signing import sign, signed_headers
+from .webapi import METHODS, ApiError
+
+__all__ = [
+    "APP_ID",
+    "BOT_ID",
+    "BOT_USER_ID",
+    "DEFAULT_SCOPES",
+    "MAX_AGE_SECONDS",
+    "MAX_USES",
+    "METHODS",
+    "RESPONSE_URL",
+    "UPLOAD",
+    "AckResult",
+    "ApiError",
+    "Call",
+    "Channel",
+    "Edit",
+    "Ephemeral",
+    "FakeSlack",
+    "Injection",
+    "Message",
+    "ResponsePost",
+    "ResponseUrl",
+    "SlackSender",
+    "TokenBucket",
+    "UploadedFile",
+    "User",
+    "find_action",
+    "sign",
+    "signed_headers",
+    "validate_blocks",
+]
