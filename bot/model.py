@@ -42,3 +42,7 @@ class Output:
     filename: str = "output.txt"
     # stderr-like text shown beside the output (e.g. a partial failure in `inspect a b`)
     errors: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # A terminal ends each line with a newline; a chat message must not end in a blank line.
+        self.text = self.text.rstrip("\n")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-MASK = "<redacted>"
+MASK = "[REDACTED]"
 SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|KEY|CREDENTIAL|PRIVATE", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s/]+)(?P<at>@)")
 # Short values ("1", "yes") would turn unrelated text into noise if masked everywhere.
@@ -27,7 +27,7 @@ class Redactor:
 
     @classmethod
     def from_env(cls, env: Iterable[str] | None) -> Redactor:
-        return cls(value for name, value in _split_env(env or ()) if SECRET_NAME.search(name))
+        return cls(value for name, value in _split_env(env or ()) if value and SECRET_NAME.search(name))
 
     def text(self, text: str) -> str:
         if self._pattern is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 SECTION_LIMIT = 3000  # Block Kit: section text is 1..3000 characters
 SHARE_ACTION = "dockhand_share"
+NO_OUTPUT = "_(no output)_"
 
 Message = dict[str, Any]
 
@@ -19,7 +20,7 @@ def escape(text: str) -> str:
 def code_block(text: str) -> str:
     # A literal ``` in the output would close the block early; a zero-width space defuses it.
     body = escape(text).replace("```", "`\u200b``")
-    return f"```\n{body}\n```" if body else "```(no output)```"
+    return f"```\n{body}\n```"
 
 
 def fits_inline(text: str, max_chars: int = SECTION_LIMIT) -> bool:
@@ -63,7 +64,10 @@ class Reply:
 
 def inline_reply(reply: Reply, *, shared_by: str | None = None) -> Message:
     blocks: list[Message] = [_echo(reply.command_text, shared_by)]
-    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": code_block(reply.output)}})
+    if reply.output:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": code_block(reply.output)}})
+    else:
+        blocks.append(_note(NO_OUTPUT))
     if reply.errors:
         blocks.append(_error_section("\n".join(reply.errors)))
     blocks += [_note(n) for n in reply.notes]

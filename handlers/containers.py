@@ -7,15 +7,14 @@ import json
 import re
 from typing import Any
 
-from bot.formatters import containers as cfmt
-from bot.formatters import stats as sfmt
-from bot.formatters import system as sysfmt
-from bot.formatters.listing import render_list
-
 from bot import gotemplate
 from bot.cliparse import Flag, Kind
 from bot.context import HandlerContext
 from bot.errors import DockerError, NotFound, ParseError, UserError
+from bot.formatters import containers as cfmt
+from bot.formatters import stats as sfmt
+from bot.formatters import system as sysfmt
+from bot.formatters.listing import render_list
 from bot.model import Invocation, Output
 from bot.redact import Redactor
 from bot.registry import command
@@ -59,19 +58,18 @@ def parse_filters(values: list[str]) -> dict[str, list[str]]:
     ],
 )
 async def ps(inv: Invocation, ctx: HandlerContext) -> Output:
-    fmt: str | None = inv.opt("format")
+    given: str | None = inv.opt("format")
+    # Like the CLI: the template is checked before listing, and sizes (costly for the
+    # engine) are asked for only when they will be shown.
+    size = bool(inv.opt("size")) or cfmt.ps_needs_size(given)
+    fmt = cfmt.ps_format(given, quiet=inv.opt("quiet"), size=size)
     limit = 1 if inv.opt("latest") and inv.opt("last") == -1 else inv.opt("last")
-    # Like the CLI: sizes are costly, so they are asked for only when shown.
-    size = bool(inv.opt("size")) or (fmt is not None and ".Size" in fmt)
     rows = await ctx.docker.containers(
         all=inv.opt("all"), limit=limit, size=size, filters=parse_filters(inv.opt("filter"))
     )
-    if inv.opt("quiet") and (fmt is None or fmt == "table"):
-        fmt = "{{.ID}}"
-    default = cfmt.PS_DEFAULT_TABLE_WITH_SIZE if inv.opt("size") else cfmt.PS_DEFAULT_TABLE
     now = ctx.now()
     contexts = [cfmt.ContainerContext(c, trunc=not inv.opt("no_trunc"), now=now) for c in rows]
-    text = render_list(fmt, default_table=default, headers=cfmt.CONTAINER_HEADERS, contexts=contexts)
+    text = render_list(fmt, default_table=cfmt.PS_DEFAULT_TABLE, headers=cfmt.CONTAINER_HEADERS, contexts=contexts)
     return Output(text, filename="ps.txt")
 
 
@@ -95,7 +93,12 @@ async def _inspect_one(ctx: HandlerContext, ref: str, kind: str | None) -> dict[
 def go_json(value: Any, *, indent: int | None = 4) -> str:
     """JSON the way Go's encoding/json writes it (the CLI escapes <, > and &)."""
     text = json.dumps(value, indent=indent, ensure_ascii=False, separators=(",", ": ") if indent else (",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    for char, escaped in _GO_JSON_ESCAPES:
+        text = text.replace(char, escaped)
+    return text
+
+
+_GO_JSON_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 
 
 @command(
@@ -226,12 +229,8 @@ async def port(inv: Invocation, ctx: HandlerContext) -> Output:
     wanted = inv.args[1] if len(inv.args) > 1 else None
     text = cfmt.format_port_output(info, wanted)
     if wanted is not None and not text:
-        raise DockerError(f"Error: No public port '{_with_proto(wanted)}' published for {inv.args[0]}")
+        raise DockerError(f"Error: No public port '{wanted}' published for {inv.args[0]}")
     return Output(text, filename="port.txt")
-
-
-def _with_proto(port_spec: str) -> str:
-    return port_spec if "/" in port_spec else f"{port_spec}/tcp"
 
 
 @command(

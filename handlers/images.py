@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from bot.formatters import images as ifmt
-from bot.formatters.listing import render_list
-
 from bot.cliparse import Flag, Kind
 from bot.context import HandlerContext
+from bot.formatters import images as ifmt
+from bot.formatters.listing import render_list
 from bot.model import Invocation, Output
 from bot.registry import command
 from handlers.containers import FORMAT_HELP, parse_filters
@@ -32,10 +31,7 @@ async def images(inv: Invocation, ctx: HandlerContext) -> Output:
     if inv.args:
         filters.setdefault("reference", []).append(inv.args[0])
     raw = await ctx.docker.images(all=inv.opt("all"), filters=filters)
-    fmt: str | None = inv.opt("format")
-    if inv.opt("quiet") and (fmt is None or fmt == "table"):
-        fmt = "{{.ID}}"
-    rows = ifmt.image_rows(raw, digests=inv.opt("digests"), trunc=not inv.opt("no_trunc"), now=ctx.now())
-    default = ifmt.IMAGES_DEFAULT_TABLE_WITH_DIGEST if inv.opt("digests") else ifmt.IMAGES_DEFAULT_TABLE
-    text = render_list(fmt, default_table=default, headers=ifmt.IMAGE_HEADERS, contexts=rows)
+    fmt = ifmt.images_format(inv.opt("format"), quiet=inv.opt("quiet"), digests=inv.opt("digests"))
+    rows = ifmt.image_rows(raw, digests=inv.opt("digests"), trunc=not inv.opt("no_trunc"), now=ctx.now(), fmt=fmt)
+    text = render_list(fmt, default_table=ifmt.IMAGES_DEFAULT_TABLE, headers=ifmt.IMAGE_HEADERS, contexts=rows)
     return Output(text, filename="images.txt")

@@ -1,0 +1,239 @@
+"""End to end: signed `/docker ...` in, real Docker and Redis, what the fake Slack received asserted."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from bot.render import SHARE_ACTION
+from tests.fakeslack import FakeSlack, SlackSender
+from tests.helpers import all_text, button, code_blocks, docker_cli, first_code, run_command
+from tests.rig import TEST_IMAGE, TEST_LABEL, Containers
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest.fixture(scope="module")
+def web(containers: Containers) -> str:
+    return containers.run("web", ["sleep", "3600"], ports={80: 18081, 443: None}, labels={"team": "payments"})
+
+
+@pytest.fixture(scope="module")
+def crashed(containers: Containers) -> str:
+    return containers.run("crashed", ["sh", "-c", "echo starting; echo boom >&2; exit 3"], wait_exit=True)
+
+
+@pytest.fixture(scope="module")
+def chatty(containers: Containers) -> str:
+    script = (
+        "echo API_TOKEN is $API_TOKEN; echo db at $DATABASE_URL; "
+        "i=1; while [ $i -le 400 ]; do echo line $i of the chatty log output; i=$((i+1)); done; sleep 3600"
+    )
+    return containers.run(
+        "chatty",
+        ["sh", "-c", script],
+        env=["API_TOKEN=tok-supersecret-123", "DATABASE_URL=postgres://app:hunter22@db:5432/app", "MODE=prod"],
+    )
+
+
+def session_filter(containers: Containers) -> str:
+    return f"label={TEST_LABEL}={containers.session}"
+
+
+async def test_ps_matches_the_docker_cli(
+    slack: SlackSender, fake_slack: FakeSlack, containers: Containers, web: str, crashed: str
+) -> None:
+    fmt = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Ports}}\t{{.Names}}\t{{.Labels}}"
+    flt = session_filter(containers)
+    reply = await run_command(slack, fake_slack, f"ps -a --filter {flt} --format '{fmt}'")
+    assert first_code(reply) == docker_cli("ps", "-a", "--filter", flt, "--format", fmt)
+
+
+async def test_default_ps_table_matches_the_docker_cli(
+    slack: SlackSender, fake_slack: FakeSlack, containers: Containers, web: str, crashed: str
+) -> None:
+    flt = session_filter(containers)
+    # CREATED and STATUS tick with the clock; a second try covers a tick between the two reads.
+    for _ in range(3):
+        reply = await run_command(slack, fake_slack, f"ps -a --filter {flt}")
+        expected = docker_cli("ps", "-a", "--filter", flt)
+        if first_code(reply) == expected:
+            break
+    assert first_code(reply) == expected
+    lines = expected.splitlines()
+    assert lines[0].startswith("CONTAINER ID   IMAGE")
+    assert any("Exited (3)" in line for line in lines)
+
+
+async def test_ps_quiet_and_filters(
+    slack: SlackSender, fake_slack: FakeSlack, containers: Containers, web: str, crashed: str
+) -> None:
+    flt = session_filter(containers)
+    reply = await run_command(slack, fake_slack, f"container ls -aq -f {flt} -f exited=3")
+    assert first_code(reply) == docker_cli("ps", "-aq", "--filter", flt, "--filter", "exited=3")
+    assert len(first_code(reply)) == 12
+
+
+async def test_images_match_the_docker_cli(slack: SlackSender, fake_slack: FakeSlack, docker_api: object) -> None:
+    reply = await run_command(slack, fake_slack, f"images {TEST_IMAGE.split(':')[0]}")
+    assert first_code(reply) == docker_cli("images", TEST_IMAGE.split(":")[0])
+    reply = await run_command(slack, fake_slack, "image ls -q --filter label=dockhand.test.image=1")
+    assert first_code(reply) == docker_cli("images", "-q", "--filter", "label=dockhand.test.image=1")
+    assert len(first_code(reply)) == 12
+
+
+async def test_inspect_format_and_redaction(slack: SlackSender, fake_slack: FakeSlack, chatty: str) -> None:
+    reply = await run_command(slack, fake_slack, f"inspect -f '{{{{.State.Status}}}} {{{{.Name}}}}' {chatty}")
+    assert first_code(reply) == f"running /{chatty}"
+    reply = await run_command(slack, fake_slack, f"inspect {chatty}")
+    text = "\n".join(code_blocks(reply)) + all_text(reply)
+    assert "tok-supersecret-123" not in text and "hunter22" not in text
+    # Too long for a message: it went up as a file, which is redacted too.
+    upload = await fake_slack.wait_for_call("files.completeUploadExternal")
+    content = next(f.content for f in fake_slack.files.values() if f.filename == "inspect.json").decode()
+    assert '"API_TOKEN=[REDACTED]"' in content
+    assert "MODE=prod" in content
+    assert "tok-supersecret-123" not in content and "hunter22" not in content
+    assert upload.args
+
+
+async def test_logs_tail_and_redaction(slack: SlackSender, fake_slack: FakeSlack, chatty: str) -> None:
+    await _wait_for_log_line(chatty, "line 400 of")
+    reply = await run_command(slack, fake_slack, f"logs --tail 3 {chatty}")
+    assert first_code(reply) == docker_cli("logs", "--tail", "3", chatty)
+    reply = await run_command(slack, fake_slack, f"logs -n 500 {chatty}")
+    assert "tok-supersecret-123" not in all_text(reply)
+
+
+async def _wait_for_log_line(name: str, needle: str) -> None:
+    for _ in range(50):
+        if needle in docker_cli("logs", "--tail", "2", name):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{name} never logged {needle!r}")
+
+
+async def test_logs_with_stderr_and_since(slack: SlackSender, fake_slack: FakeSlack, crashed: str) -> None:
+    reply = await run_command(slack, fake_slack, f"logs --since 1h {crashed}")
+    assert first_code(reply) == "starting\nboom"
+    reply = await run_command(slack, fake_slack, f"logs -t {crashed}")
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z starting$", first_code(reply).splitlines()[0])
+
+
+async def test_long_output_goes_up_as_a_file_in_a_dm(slack: SlackSender, fake_slack: FakeSlack, chatty: str) -> None:
+    await _wait_for_log_line(chatty, "line 400 of")
+    reply = await run_command(slack, fake_slack, f"logs {chatty}")
+    call = await fake_slack.wait_for_call("files.completeUploadExternal")
+    assert str(call.args.get("channel_id", "")).startswith("D")
+    f = next(f for f in fake_slack.files.values() if f.filename == f"{chatty}.log")
+    assert f.content.decode().count("\n") >= 400
+    assert "chatty.log" in all_text(reply) and "DM" in all_text(reply)
+
+
+async def test_top_port_and_stats(slack: SlackSender, fake_slack: FakeSlack, web: str) -> None:
+    reply = await run_command(slack, fake_slack, f"top {web}")
+    top = first_code(reply)
+    assert top.splitlines()[0].split()[:3] == ["UID", "PID", "PPID"]
+    assert "sleep 3600" in top
+    reply = await run_command(slack, fake_slack, f"port {web}")
+    assert first_code(reply) == docker_cli("port", web)
+    reply = await run_command(slack, fake_slack, f"port {web} 80")
+    assert first_code(reply) == "127.0.0.1:18081"
+    reply = await run_command(slack, fake_slack, f"stats --no-stream {web}")
+    header, row = first_code(reply).splitlines()
+    assert header.split() == [
+        "CONTAINER",
+        "ID",
+        "NAME",
+        "CPU",
+        "%",
+        "MEM",
+        "USAGE",
+        "/",
+        "LIMIT",
+        "MEM",
+        "%",
+        "NET",
+        "I/O",
+        "BLOCK",
+        "I/O",
+        "PIDS",
+    ]
+    assert web in row and "%" in row and "/" in row
+
+
+async def test_version_and_info(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    reply = await run_command(slack, fake_slack, "version --format '{{.Server.Version}}'")
+    assert first_code(reply) == docker_cli("version", "--format", "{{.Server.Version}}")
+    reply = await run_command(slack, fake_slack, "info")
+    assert "Server Version: " + docker_cli("version", "--format", "{{.Server.Version}}") in first_code(reply)
+
+
+async def test_help(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    reply = await run_command(slack, fake_slack, "help")
+    assert "Usage:  docker [OPTIONS] COMMAND" in first_code(reply)
+    assert "ps" in first_code(reply) and "logs" in first_code(reply)
+    for text in ("help ps", "ps --help", "container ls --help"):
+        reply = await run_command(slack, fake_slack, text)
+        assert first_code(reply).startswith("Usage:  docker ps [OPTIONS]")
+        assert "-a, --all" in first_code(reply)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("pss", "docker: 'pss' is not a docker command."),
+        ("pss", "Did you mean `ps`?"),
+        ("ps --foo", "unknown flag: --foo"),
+        ("ps -x", "unknown shorthand flag: 'x' in -x"),
+        ("logs -f web", "not available yet"),
+        ("restart web", "`docker restart` is not available in dockhand yet"),
+        (
+            "logs dockhand-no-such-container",
+            "Error response from daemon: No such container: dockhand-no-such-container",
+        ),
+        ("inspect dockhand-no-such-thing", "Error: No such object: dockhand-no-such-thing"),
+        ("logs", '"docker logs" requires exactly 1 argument.'),
+        ("ps -n abc", 'invalid argument "abc" for "-n, --last" flag'),
+        ("ps --format '{{.Nope'", "failed to parse template: template: :1: unclosed action"),
+        ("logs --since yesterday web", 'failed to parse value as time or duration: "yesterday"'),
+        ("ps 'unterminated", "cannot parse command line"),
+        ("stats", "--no-stream"),
+    ],
+)
+async def test_errors_read_like_docker(slack: SlackSender, fake_slack: FakeSlack, text: str, expected: str) -> None:
+    reply = await run_command(slack, fake_slack, text)
+    assert expected in all_text(reply).replace("&amp;", "&").replace("&quot;", '"'), all_text(reply)
+    assert reply.get("response_type", "ephemeral") == "ephemeral"
+    assert "Traceback" not in all_text(reply)
+
+
+async def test_usage_comes_with_flag_errors(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    reply = await run_command(slack, fake_slack, "logs")
+    assert "Usage:  docker logs [OPTIONS] CONTAINER" in "\n".join(code_blocks(reply))
+
+
+async def test_text_containing_payload_reaches_the_handler(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    # Regression for Bolt's parse_body, which drops any form body containing "payload".
+    reply = await run_command(slack, fake_slack, "logs payload-service")
+    assert "No such container: payload-service" in all_text(reply)
+
+
+async def test_share_in_channel(slack: SlackSender, fake_slack: FakeSlack, web: str) -> None:
+    reply = await run_command(slack, fake_slack, f"port {web}")
+    assert reply["response_type"] == "ephemeral"
+    assert button(reply, SHARE_ACTION) is not None
+    ack = await slack.click(reply, SHARE_ACTION, user_id="U_ALICE", channel_id="C_GENERAL", is_ephemeral=True)
+    assert ack.status == 200
+    shared = await fake_slack.wait_for_response(
+        lambda p: p.url == ack.response_url and p.body.get("response_type") == "in_channel"
+    )
+    assert "<@U_ALICE> ran" in all_text(shared.body)
+    assert first_code(shared.body) == first_code(reply)
+    await fake_slack.wait_for_response(lambda p: p.url == ack.response_url and p.body.get("delete_original"))
+    # A second click finds nothing left to share.
+    ack2 = await slack.click(reply, SHARE_ACTION, user_id="U_ALICE", channel_id="C_GENERAL", is_ephemeral=True)
+    again = await fake_slack.wait_for_response(lambda p: p.url == ack2.response_url)
+    assert "already shared" in all_text(again.body)

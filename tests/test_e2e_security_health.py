@@ -1,0 +1,152 @@
+"""Forged and stale requests never reach a handler; health and outages are reported, and recovered from."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from bot.config import Config
+from bot.server import Dockhand
+from tests.conftest import SIGNING_SECRET, bot_settings
+from tests.fakeslack import FakeSlack, SlackSender
+from tests.helpers import all_text, first_code, run_command
+from tests.rig import RedisServer
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"bad_signature": True},
+        {"sign": False},
+        {"timestamp": int(time.time()) - 301},
+    ],
+    ids=["forged", "unsigned", "stale"],
+)
+async def test_bad_requests_are_rejected(slack: SlackSender, fake_slack: FakeSlack, kwargs: dict[str, object]) -> None:
+    ack = await slack.command("ps", **kwargs)  # type: ignore[arg-type]
+    assert ack.status == 401
+    await asyncio.sleep(0.3)
+    assert not [p for p in fake_slack.response_posts if p.url == ack.response_url]
+
+
+async def test_healthz_and_metrics(slack: SlackSender, fake_slack: FakeSlack, bot: Dockhand) -> None:
+    await run_command(slack, fake_slack, "version")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(bot.url + "/healthz") as resp:  # type: ignore[attr-defined]
+            body = await resp.json()
+            assert resp.status == 200, body
+            assert body["docker"]["ok"] and body["redis"]["ok"] and body["slack"]["ok"]
+        async with http.get(bot.url + "/metrics") as resp:  # type: ignore[attr-defined]
+            text = await resp.text()
+            assert 'dockhand_commands_total{command="version",outcome="ok"}' in text
+            assert "dockhand_command_seconds_bucket" in text
+
+
+class DockerSocketProxy:
+    """A unix socket that forwards to the real engine only while switched on: Docker 'down' without
+    touching the daemon."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.path = os.path.join(tempfile.mkdtemp(prefix="dockhand-proxy-"), "docker.sock")
+        self.server: asyncio.AbstractServer | None = None
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_unix_connection(self.target)
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    async def up(self) -> None:
+        self.server = await asyncio.start_unix_server(self._handle, path=self.path)
+
+    async def down(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None
+        Path(self.path).unlink(missing_ok=True)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def fragile_bot(
+    fake_slack: FakeSlack, redis_server: RedisServer
+) -> AsyncIterator[tuple[Dockhand, SlackSender, DockerSocketProxy, RedisServer]]:
+    """A second dockhand whose Docker socket and Redis server the test can take away."""
+    target = (os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock").removeprefix("unix://")
+    proxy = DockerSocketProxy(target)
+    own_redis = RedisServer.start()
+    settings = bot_settings(fake_slack, own_redis.url, DOCKER_HOST="unix://" + proxy.path)
+    app = Dockhand.build(settings, Config())
+    port = await app.start("127.0.0.1", 0)
+    fake_slack.reset()
+    sender = SlackSender(fake_slack, f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)
+    app.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    yield app, sender, proxy, own_redis
+    await sender.close()
+    await app.stop()
+    await proxy.down()
+    own_redis.stop()
+
+
+async def _health(url: str) -> tuple[int, dict[str, object]]:
+    async with aiohttp.ClientSession() as http, http.get(url + "/healthz") as resp:
+        return resp.status, await resp.json()
+
+
+async def test_docker_down_then_back(
+    fragile_bot: tuple[Dockhand, SlackSender, DockerSocketProxy, RedisServer], fake_slack: FakeSlack
+) -> None:
+    app, sender, proxy, _ = fragile_bot
+    reply = await run_command(sender, fake_slack, "ps")
+    assert "Cannot connect to the Docker daemon at unix://" in all_text(reply)
+    assert "Is the docker daemon running?" in all_text(reply)
+    status, body = await _health(app.url)  # type: ignore[attr-defined]
+    assert status == 503 and not body["docker"]["ok"]  # type: ignore[index]
+    await proxy.up()
+    reply = await run_command(sender, fake_slack, "version --format '{{.Server.Version}}'")
+    assert first_code(reply)[0].isdigit()
+    status, body = await _health(app.url)  # type: ignore[attr-defined]
+    assert status == 200, body
+
+
+async def test_redis_down_then_back(
+    fragile_bot: tuple[Dockhand, SlackSender, DockerSocketProxy, RedisServer], fake_slack: FakeSlack
+) -> None:
+    app, sender, proxy, own_redis = fragile_bot
+    await proxy.up()
+    own_redis.stop()
+    reply = await run_command(sender, fake_slack, "version --format '{{.Server.Version}}'")
+    # Reads still answer; what Redis gives (sharing) is said to be missing, and why.
+    assert first_code(reply)[0].isdigit()
+    assert "cannot reach Redis" in all_text(reply)
+    status, body = await _health(app.url)  # type: ignore[attr-defined]
+    assert status == 503 and not body["redis"]["ok"]  # type: ignore[index]
+    restarted = RedisServer.start(own_redis.port)
+    own_redis.process, own_redis.workdir = restarted.process, restarted.workdir
+    for _ in range(20):
+        status, body = await _health(app.url)  # type: ignore[attr-defined]
+        if status == 200:
+            break
+        await asyncio.sleep(0.2)
+    assert status == 200, body
+    reply = await run_command(sender, fake_slack, "version")
+    assert "cannot reach Redis" not in all_text(reply)
