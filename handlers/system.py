@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.formatters import system as sysfmt
-
 from bot import __version__, gotemplate
 from bot.cliparse import Flag, Kind
 from bot.context import HandlerContext
+from bot.formatters import system as sysfmt
 from bot.model import Invocation, Output
 from bot.registry import command
 
