@@ -57,8 +57,9 @@ def cli_out(*args: str) -> str:
 
 
 CONTAINERS: dict[str, list[str]] = {
-    "dockhand-fmt-a": ["run", "-d", "-p", "127.0.0.1:38080:80", "-p", "38081:81",
-                       "-p", "127.0.0.1:38090-38092:90-92/udp",
+    # Host ports below the ephemeral range (32768+), where the session's own client sockets live.
+    "dockhand-fmt-a": ["run", "-d", "-p", "127.0.0.1:28080:80", "-p", "28081:81",
+                       "-p", "127.0.0.1:28090-28092:90-92/udp",
                        "--label", "x=日本語", "--label", "com.example.vendor=acme", IMAGE, "sleep", "600"],
     "dockhand-fmt-b": ["run", "-d", IMAGE, "sh", "-c", "exit 3"],
     "dockhand-fmt-c": ["run", "-d", "-v", f"{VOLUME}:/data", "--expose", "7000", IMAGE, "sh", "-c",
