@@ -22,7 +22,7 @@ def web(containers: Containers) -> str:
 
 @pytest.fixture(scope="module")
 def crashed(containers: Containers) -> str:
-    return containers.run("crashed", ["sh", "-c", "echo starting; echo boom >&2; exit 3"], wait_exit=True)
+    return containers.run("crashed", ["sh", "-c", "echo starting; sleep 0.2; echo boom >&2; exit 3"], wait_exit=True)
 
 
 @pytest.fixture(scope="module")
