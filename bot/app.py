@@ -14,10 +14,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.model import Requester
 from bot.render import SHARE_ACTION
 from bot.service import CommandService
+from bot.workloop import WorkLoop
 
 
 def build_bolt_app(
-    *, client: AsyncWebClient, signing_secret: str, service: CommandService, socket_mode: bool = False
+    *,
+    client: AsyncWebClient,
+    signing_secret: str,
+    service: CommandService,
+    work: WorkLoop,
+    socket_mode: bool = False,
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -37,7 +43,7 @@ def build_bolt_app(
             team_id=command.get("team_id", ""),
             user_name=command.get("user_name", ""),
         )
-        await service.handle_command(requester, command.get("text", ""), command["response_url"])
+        work.submit(service.handle_command(requester, command.get("text", ""), command["response_url"]))
 
     @app.action(SHARE_ACTION)
     async def on_share(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -47,7 +53,7 @@ def build_bolt_app(
             channel_id=(body.get("channel") or {}).get("id", ""),
             team_id=(body.get("team") or {}).get("id", ""),
         )
-        await service.handle_share(clicker, str(action.get("value", "")), body["response_url"])
+        work.submit(service.handle_share(clicker, str(action.get("value", "")), body["response_url"]))
 
     return app
 

@@ -26,8 +26,9 @@ def parse_duration(value: object, key: str) -> int:
 
 @dataclass(frozen=True)
 class OutputConfig:
-    # Longer answers go up as a file: Block Kit caps a section at 3000 characters.
-    max_inline_chars: int = 2900
+    # Longer answers go up as a file.  Up to this size an answer is shown as consecutive
+    # code blocks (Block Kit caps one section at 3000 characters).
+    max_inline_chars: int = 12000
     preview_lines: int = 15
     share_ttl_seconds: int = 1800  # response_url lives 30 minutes
 
@@ -64,7 +65,7 @@ def parse_config(data: object, source: str = "<string>") -> Config:
     defaults = OutputConfig()
     output = OutputConfig(
         max_inline_chars=_positive_int(
-            out.get("max_inline_chars", defaults.max_inline_chars), "output.max_inline_chars", 2990
+            out.get("max_inline_chars", defaults.max_inline_chars), "output.max_inline_chars", 30000
         ),
         preview_lines=_positive_int(out.get("preview_lines", defaults.preview_lines), "output.preview_lines", 40),
         share_ttl_seconds=parse_duration(out.get("share_ttl", defaults.share_ttl_seconds), "output.share_ttl"),

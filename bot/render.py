@@ -23,8 +23,45 @@ def code_block(text: str) -> str:
     return f"```\n{body}\n```"
 
 
-def fits_inline(text: str, max_chars: int = SECTION_LIMIT) -> bool:
-    return len(code_block(text)) <= min(max_chars, SECTION_LIMIT)
+MAX_OUTPUT_SECTIONS = 12  # well inside Block Kit's 50 blocks, with room for echo, notes and buttons
+_FENCES = len("```\n\n```")
+
+
+def output_sections(text: str, budget: int = SECTION_LIMIT) -> list[str]:
+    """Code-block texts for ``text``, each within a section's limit, split between lines.
+
+    A long table stays in the message as consecutive code blocks rather than being cut;
+    only a line longer than a whole section is split inside the line.
+    """
+    room = budget - _FENCES
+    chunks: list[list[str]] = [[]]
+    used = 0
+    for line in text.split("\n"):
+        pieces = _split_long_line(line, room)
+        for piece in pieces:
+            size = len(escape(piece)) + 1
+            if chunks[-1] and used + size > room:
+                chunks.append([])
+                used = 0
+            chunks[-1].append(piece)
+            used += size
+    return [code_block("\n".join(chunk)) for chunk in chunks]
+
+
+def _split_long_line(line: str, room: int) -> list[str]:
+    if len(escape(line)) <= room:
+        return [line]
+    pieces, current = [], ""
+    for ch in line:
+        if len(escape(current + ch)) > room:
+            pieces.append(current)
+            current = ""
+        current += ch
+    return [*pieces, current]
+
+
+def fits_inline(text: str, max_chars: int) -> bool:
+    return len(text) <= max_chars and len(output_sections(text)) <= MAX_OUTPUT_SECTIONS
 
 
 def _echo(command_text: str, user_id: str | None = None) -> Message:
@@ -65,7 +102,10 @@ class Reply:
 def inline_reply(reply: Reply, *, shared_by: str | None = None) -> Message:
     blocks: list[Message] = [_echo(reply.command_text, shared_by)]
     if reply.output:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": code_block(reply.output)}})
+        blocks += [
+            {"type": "section", "block_id": f"out-{i}", "text": {"type": "mrkdwn", "text": section}}
+            for i, section in enumerate(output_sections(reply.output))
+        ]
     else:
         blocks.append(_note(NO_OUTPUT))
     if reply.errors:
@@ -84,7 +124,7 @@ def file_reply(reply: Reply, *, filename: str, where: str, preview_lines: int) -
     lines = reply.output.split("\n")
     size = len(reply.output.encode())
     head = "\n".join(lines[:preview_lines])
-    while head and not fits_inline(head, SECTION_LIMIT - 200):
+    while head and len(output_sections(head)) > 1:
         head = head[: len(head) // 2]
     summary = (
         f"The output is {len(lines)} lines ({_kb(size)}), too long for a message: "
@@ -96,7 +136,7 @@ def file_reply(reply: Reply, *, filename: str, where: str, preview_lines: int) -
     ]
     if head:
         blocks.append(_note(f"First {min(preview_lines, len(lines))} of {len(lines)} lines:"))
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": code_block(head)}})
+        blocks.append({"type": "section", "block_id": "preview", "text": {"type": "mrkdwn", "text": code_block(head)}})
     if reply.errors:
         blocks.append(_error_section("\n".join(reply.errors)))
     blocks += [_note(n) for n in reply.notes]
@@ -114,7 +154,7 @@ def _kb(size: int) -> str:
 
 
 def _error_section(text: str) -> Message:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(code_block(text))}}
+    return {"type": "section", "block_id": "errors", "text": {"type": "mrkdwn", "text": _clip(code_block(text))}}
 
 
 def _clip(text: str) -> str:

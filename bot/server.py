@@ -25,6 +25,7 @@ from bot.service import CommandService, Services
 from bot.settings import Settings
 from bot.sharestore import ShareStore
 from bot.slack_out import SlackOut, web_client
+from bot.workloop import WorkLoop
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ class Dockhand:
     bolt: AsyncApp
     health: HealthChecker
     redis: aioredis.Redis
+    work: WorkLoop
+    work_redis: aioredis.Redis
     _runner: web.AppRunner | None = None
     _socket_handler: Any = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -56,6 +59,9 @@ class Dockhand:
     def build(cls, settings: Settings, config: Config) -> Dockhand:
         client = web_client(settings.slack_bot_token, settings.slack_api_url)
         redis = redis_client(settings.redis_url)
+        # Used only on the work loop: a redis.asyncio pool belongs to the loop that first uses it.
+        work_redis = redis_client(settings.redis_url)
+        work = WorkLoop()
         docker = DockerGateway(settings.docker_host)
         slack = SlackOut(client)
         metrics = Metrics()
@@ -63,7 +69,7 @@ class Dockhand:
             registry=build_registry(),
             docker=docker,
             slack=slack,
-            shares=ShareStore(redis, config.output.share_ttl_seconds),
+            shares=ShareStore(work_redis, config.output.share_ttl_seconds),
             config=config,
             metrics=metrics,
         )
@@ -71,10 +77,11 @@ class Dockhand:
             client=client,
             signing_secret=settings.slack_signing_secret,
             service=CommandService(services),
+            work=work,
             socket_mode=settings.socket_mode,
         )
         health = HealthChecker(docker, redis, slack, settings.redis_url)
-        return cls(settings, config, services, bolt, health, redis)
+        return cls(settings, config, services, bolt, health, redis, work, work_redis)
 
     def web_app(self) -> web.Application:
         app = web.Application()
@@ -106,6 +113,7 @@ class Dockhand:
         )
 
     async def start(self, host: str = "0.0.0.0", port: int = 3000) -> int:
+        self.work.start()
         self._runner = web.AppRunner(self.web_app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -129,5 +137,8 @@ class Dockhand:
             await self._socket_handler.close_async()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.work.started:
+            await self.work.call(self.work_redis.aclose())
+        await self.work.stop()
         await self.services.docker.close()
         await self.redis.aclose()

@@ -54,6 +54,18 @@ def code_blocks(message: dict[str, Any]) -> list[str]:
     return out
 
 
+def output_text(message: dict[str, Any]) -> str:
+    """The command's output as shown: its code blocks (possibly several) joined back together."""
+    parts = []
+    for block in message.get("blocks", []):
+        if str(block.get("block_id", "")).startswith("out-"):
+            parts.append(code_blocks({"blocks": [block]})[0])
+    if not parts and NO_OUTPUT in all_text(message):
+        return ""
+    assert parts, f"no output in {message}"
+    return "\n".join(parts)
+
+
 def first_code(message: dict[str, Any]) -> str:
     blocks = code_blocks(message)
     if not blocks and NO_OUTPUT in all_text(message):

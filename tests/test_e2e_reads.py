@@ -9,7 +9,7 @@ import pytest
 
 from bot.render import SHARE_ACTION
 from tests.fakeslack import FakeSlack, SlackSender
-from tests.helpers import all_text, button, code_blocks, docker_cli, first_code, run_command
+from tests.helpers import all_text, button, code_blocks, docker_cli, first_code, output_text, run_command
 from tests.rig import TEST_IMAGE, TEST_LABEL, Containers
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -48,7 +48,7 @@ async def test_ps_matches_the_docker_cli(
     fmt = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Ports}}\t{{.Names}}\t{{.Labels}}"
     flt = session_filter(containers)
     reply = await run_command(slack, fake_slack, f"ps -a --filter {flt} --format '{fmt}'")
-    assert first_code(reply) == docker_cli("ps", "-a", "--filter", flt, "--format", fmt)
+    assert output_text(reply) == docker_cli("ps", "-a", "--filter", flt, "--format", fmt)
 
 
 async def test_default_ps_table_matches_the_docker_cli(
@@ -59,9 +59,9 @@ async def test_default_ps_table_matches_the_docker_cli(
     for _ in range(3):
         reply = await run_command(slack, fake_slack, f"ps -a --filter {flt}")
         expected = docker_cli("ps", "-a", "--filter", flt)
-        if first_code(reply) == expected:
+        if output_text(reply) == expected:
             break
-    assert first_code(reply) == expected
+    assert output_text(reply) == expected
     lines = expected.splitlines()
     assert lines[0].startswith("CONTAINER ID   IMAGE")
     assert any("Exited (3)" in line for line in lines)
@@ -72,37 +72,37 @@ async def test_ps_quiet_and_filters(
 ) -> None:
     flt = session_filter(containers)
     reply = await run_command(slack, fake_slack, f"container ls -aq -f {flt} -f exited=3")
-    assert first_code(reply) == docker_cli("ps", "-aq", "--filter", flt, "--filter", "exited=3")
-    assert len(first_code(reply)) == 12
+    assert output_text(reply) == docker_cli("ps", "-aq", "--filter", flt, "--filter", "exited=3")
+    assert len(output_text(reply)) == 12
 
 
 async def test_images_match_the_docker_cli(slack: SlackSender, fake_slack: FakeSlack, docker_api: object) -> None:
     reply = await run_command(slack, fake_slack, f"images {TEST_IMAGE.split(':')[0]}")
-    assert first_code(reply) == docker_cli("images", TEST_IMAGE.split(":")[0])
+    assert output_text(reply) == docker_cli("images", TEST_IMAGE.split(":")[0])
     reply = await run_command(slack, fake_slack, "image ls -q --filter label=dockhand.test.image=1")
-    assert first_code(reply) == docker_cli("images", "-q", "--filter", "label=dockhand.test.image=1")
-    assert len(first_code(reply)) == 12
+    assert output_text(reply) == docker_cli("images", "-q", "--filter", "label=dockhand.test.image=1")
+    assert len(output_text(reply)) == 12
 
 
 async def test_inspect_format_and_redaction(slack: SlackSender, fake_slack: FakeSlack, chatty: str) -> None:
     reply = await run_command(slack, fake_slack, f"inspect -f '{{{{.State.Status}}}} {{{{.Name}}}}' {chatty}")
-    assert first_code(reply) == f"running /{chatty}"
+    assert output_text(reply) == f"running /{chatty}"
     reply = await run_command(slack, fake_slack, f"inspect {chatty}")
-    text = "\n".join(code_blocks(reply)) + all_text(reply)
-    assert "tok-supersecret-123" not in text and "hunter22" not in text
-    # Too long for a message: it went up as a file, which is redacted too.
-    upload = await fake_slack.wait_for_call("files.completeUploadExternal")
-    content = next(f.content for f in fake_slack.files.values() if f.filename == "inspect.json").decode()
-    assert '"API_TOKEN=[REDACTED]"' in content
-    assert "MODE=prod" in content
-    assert "tok-supersecret-123" not in content and "hunter22" not in content
-    assert upload.args
+    shown = output_text(reply) + all_text(reply)
+    assert '"API_TOKEN=[REDACTED]"' in shown
+    assert '"MODE=prod"' in shown
+    assert "tok-supersecret-123" not in shown and "hunter22" not in shown
+    assert "postgres://app:[REDACTED]@db:5432/app" in shown
 
 
 async def test_logs_tail_and_redaction(slack: SlackSender, fake_slack: FakeSlack, chatty: str) -> None:
     await _wait_for_log_line(chatty, "line 400 of")
     reply = await run_command(slack, fake_slack, f"logs --tail 3 {chatty}")
-    assert first_code(reply) == docker_cli("logs", "--tail", "3", chatty)
+    assert output_text(reply) == docker_cli("logs", "--tail", "3", chatty)
+    # Longer than one Block Kit section: several code blocks, together exactly the CLI's output.
+    reply = await run_command(slack, fake_slack, f"logs --tail 150 {chatty}")
+    assert len([b for b in reply["blocks"] if b.get("block_id", "").startswith("out-")]) > 1
+    assert output_text(reply) == docker_cli("logs", "--tail", "150", chatty)
     reply = await run_command(slack, fake_slack, f"logs -n 500 {chatty}")
     assert "tok-supersecret-123" not in all_text(reply)
 
@@ -117,9 +117,9 @@ async def _wait_for_log_line(name: str, needle: str) -> None:
 
 async def test_logs_with_stderr_and_since(slack: SlackSender, fake_slack: FakeSlack, crashed: str) -> None:
     reply = await run_command(slack, fake_slack, f"logs --since 1h {crashed}")
-    assert first_code(reply) == "starting\nboom"
+    assert output_text(reply) == "starting\nboom"
     reply = await run_command(slack, fake_slack, f"logs -t {crashed}")
-    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z starting$", first_code(reply).splitlines()[0])
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z starting$", output_text(reply).splitlines()[0])
 
 
 async def test_long_output_goes_up_as_a_file_in_a_dm(slack: SlackSender, fake_slack: FakeSlack, chatty: str) -> None:
@@ -134,15 +134,15 @@ async def test_long_output_goes_up_as_a_file_in_a_dm(slack: SlackSender, fake_sl
 
 async def test_top_port_and_stats(slack: SlackSender, fake_slack: FakeSlack, web: str) -> None:
     reply = await run_command(slack, fake_slack, f"top {web}")
-    top = first_code(reply)
+    top = output_text(reply)
     assert top.splitlines()[0].split()[:3] == ["UID", "PID", "PPID"]
     assert "sleep 3600" in top
     reply = await run_command(slack, fake_slack, f"port {web}")
-    assert first_code(reply) == docker_cli("port", web)
+    assert output_text(reply) == docker_cli("port", web)
     reply = await run_command(slack, fake_slack, f"port {web} 80")
-    assert first_code(reply) == "127.0.0.1:18081"
+    assert output_text(reply) == "127.0.0.1:18081"
     reply = await run_command(slack, fake_slack, f"stats --no-stream {web}")
-    header, row = first_code(reply).splitlines()
+    header, row = output_text(reply).splitlines()
     assert header.split() == [
         "CONTAINER",
         "ID",
@@ -166,9 +166,9 @@ async def test_top_port_and_stats(slack: SlackSender, fake_slack: FakeSlack, web
 
 async def test_version_and_info(slack: SlackSender, fake_slack: FakeSlack) -> None:
     reply = await run_command(slack, fake_slack, "version --format '{{.Server.Version}}'")
-    assert first_code(reply) == docker_cli("version", "--format", "{{.Server.Version}}")
+    assert output_text(reply) == docker_cli("version", "--format", "{{.Server.Version}}")
     reply = await run_command(slack, fake_slack, "info")
-    assert "Server Version: " + docker_cli("version", "--format", "{{.Server.Version}}") in first_code(reply)
+    assert "Server Version: " + docker_cli("version", "--format", "{{.Server.Version}}") in output_text(reply)
 
 
 async def test_help(slack: SlackSender, fake_slack: FakeSlack) -> None:
@@ -231,7 +231,7 @@ async def test_share_in_channel(slack: SlackSender, fake_slack: FakeSlack, web: 
         lambda p: p.url == ack.response_url and p.body.get("response_type") == "in_channel"
     )
     assert "<@U_ALICE> ran" in all_text(shared.body)
-    assert first_code(shared.body) == first_code(reply)
+    assert output_text(shared.body) == output_text(reply)
     await fake_slack.wait_for_response(lambda p: p.url == ack.response_url and p.body.get("delete_original"))
     # A second click finds nothing left to share.
     ack2 = await slack.click(reply, SHARE_ACTION, user_id="U_ALICE", channel_id="C_GENERAL", is_ephemeral=True)

@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.server import Dockhand
 from tests.conftest import SIGNING_SECRET, bot_settings
 from tests.fakeslack import FakeSlack, SlackSender
-from tests.helpers import all_text, first_code, run_command
+from tests.helpers import all_text, output_text, run_command
 from tests.rig import RedisServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -123,7 +123,7 @@ async def test_docker_down_then_back(
     assert status == 503 and not body["docker"]["ok"]  # type: ignore[index]
     await proxy.up()
     reply = await run_command(sender, fake_slack, "version --format '{{.Server.Version}}'")
-    assert first_code(reply)[0].isdigit()
+    assert output_text(reply)[0].isdigit()
     status, body = await _health(app.url)  # type: ignore[attr-defined]
     assert status == 200, body
 
@@ -136,7 +136,7 @@ async def test_redis_down_then_back(
     own_redis.stop()
     reply = await run_command(sender, fake_slack, "version --format '{{.Server.Version}}'")
     # Reads still answer; what Redis gives (sharing) is said to be missing, and why.
-    assert first_code(reply)[0].isdigit()
+    assert output_text(reply)[0].isdigit()
     assert "cannot reach Redis" in all_text(reply)
     status, body = await _health(app.url)  # type: ignore[attr-defined]
     assert status == 503 and not body["redis"]["ok"]  # type: ignore[index]

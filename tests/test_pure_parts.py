@@ -66,7 +66,20 @@ def test_inline_reply_fits_block_kit() -> None:
     msg = render.inline_reply(render.Reply("ps", "x" * 2000, share_id="abc"))
     assert msg["response_type"] == "ephemeral"
     assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in msg["blocks"])
-    assert not render.fits_inline("x" * 3000)
+    assert not render.fits_inline("x" * 13000, 12000)
+
+
+def test_long_output_is_split_between_lines_into_sections() -> None:
+    text = "\n".join(f"row {i} " + "<>" * 20 for i in range(200))
+    sections = render.output_sections(text)
+    assert len(sections) > 1
+    assert all(len(s) <= render.SECTION_LIMIT for s in sections)
+    bodies = [s.removeprefix("```\n").removesuffix("\n```") for s in sections]
+    assert "\n".join(bodies) == render.escape(text)
+    one_long_line = "z" * 7000
+    assert "".join(s.removeprefix("```\n").removesuffix("\n```") for s in render.output_sections(one_long_line)) == (
+        one_long_line
+    )
 
 
 def test_file_reply_preview_is_bounded() -> None:
