@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.errors import ConfigError
+from bot.policy import Policy, load_policy, yaml_with_lines
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -34,8 +33,22 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    # The Redis stream is trimmed by length (approximately, which is cheap) and by age.
+    max_entries: int = 100_000
+    max_age_seconds: int = 90 * 86400
+
+
+DEFAULT_HOST = "local"  # the name of the engine dockhand serves until multi-host support
+
+
+@dataclass(frozen=True)
 class Config:
     output: OutputConfig = field(default_factory=OutputConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
+    # Deny by default: with no permissions section nobody may run anything.
+    policy: Policy = field(default_factory=Policy.empty)
+    host: str = DEFAULT_HOST
     source: str = "<defaults>"
 
 
@@ -52,12 +65,12 @@ def _positive_int(value: object, key: str, upper: int | None = None) -> int:
     return value
 
 
-def parse_config(data: object, source: str = "<string>") -> Config:
+def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] | None = None) -> Config:
     if data is None:
         return Config(source=source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping")
-    _check_keys(data, {"output"}, source)
+    _check_keys(data, {"output", "audit", "permissions"}, source)
     out = data.get("output") or {}
     if not isinstance(out, dict):
         raise ConfigError(f"{source}: output must be a mapping")
@@ -70,15 +83,30 @@ def parse_config(data: object, source: str = "<string>") -> Config:
         preview_lines=_positive_int(out.get("preview_lines", defaults.preview_lines), "output.preview_lines", 40),
         share_ttl_seconds=parse_duration(out.get("share_ttl", defaults.share_ttl_seconds), "output.share_ttl"),
     )
-    return Config(output=output, source=source)
+    audit = _audit(data.get("audit") or {}, source)
+    policy = (
+        load_policy(data["permissions"], source, lines=lines, prefix=("permissions",))
+        if data.get("permissions") is not None
+        else Policy.empty(source)
+    )
+    return Config(output=output, audit=audit, policy=policy, source=source)
+
+
+def _audit(section: object, source: str) -> AuditConfig:
+    if not isinstance(section, dict):
+        raise ConfigError(f"{source}: audit must be a mapping")
+    _check_keys(section, {"max_entries", "max_age"}, f"{source}: audit")
+    defaults = AuditConfig()
+    return AuditConfig(
+        max_entries=_positive_int(section.get("max_entries", defaults.max_entries), "audit.max_entries"),
+        max_age_seconds=parse_duration(section.get("max_age", defaults.max_age_seconds), "audit.max_age"),
+    )
 
 
 def load_config(path: str) -> Config:
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"config file {path} does not exist (set DOCKHAND_CONFIG)")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
-    return parse_config(data, path)
+    # Composed with line numbers, so that a policy mistake names its line.
+    data, lines = yaml_with_lines(p.read_text(encoding="utf-8"), path)
+    return parse_config(data, path, lines)

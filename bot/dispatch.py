@@ -88,7 +88,7 @@ def parse(text: str, registry: Registry) -> Invocation:
     if top.opts["version"]:
         words = ["version"]
     elif top.opts["help"] or not top.args:
-        raise HelpRequested(helptext.general(registry))
+        raise HelpRequested(helptext.general(registry), general=True)
     else:
         words = top.args
     if words[0] == "help":
@@ -108,7 +108,7 @@ def parse(text: str, registry: Registry) -> Invocation:
 
 def _help_for(words: list[str], registry: Registry) -> Invocation:
     if not words:
-        raise HelpRequested(helptext.general(registry))
+        raise HelpRequested(helptext.general(registry), general=True)
     found = registry.lookup(words)
     if found is None:
         raise _unknown(words, registry)

@@ -42,9 +42,10 @@ class NotAvailableYet(UserError):
 class HelpRequested(DockhandError):
     """`--help` or `help CMD`: not an error for the user, it carries the help text."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, general: bool = False) -> None:
         super().__init__(text)
         self.text = text
+        self.general = general  # the command list, which is filtered to what the caller may run
 
 
 class TemplateError(UserError):

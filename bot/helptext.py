@@ -16,7 +16,7 @@ def command(cmd: Command) -> str:
 
 
 def general(registry: Registry, allowed: set[str] | None = None) -> str:
-    cmds = [c for c in registry.top_level() if allowed is None or c.name in allowed]
+    cmds = [c for c in registry.top_level() if allowed is None or c.verb in allowed]
     width = max((len(c.name) for c in cmds), default=4) + 2
     lines = [
         "Usage:  docker [OPTIONS] COMMAND",
@@ -26,5 +26,7 @@ def general(registry: Registry, allowed: set[str] | None = None) -> str:
         "Commands:",
     ]
     lines += [f"  {c.name.ljust(width)}{c.summary}" for c in cmds]
+    if not cmds:
+        lines += ["  (none: ask an admin to grant you a role; `/docker whoami` shows your Slack ID)"]
     lines += ["", "Run '/docker COMMAND --help' for more information on a command."]
     return "\n".join(lines)

@@ -38,6 +38,10 @@ class Command:
     min_args: int = 0
     max_args: int | None = None
     group: str = "read"
+    # What the permission gate resolves and checks before the handler runs:
+    # "none" (bot and list verbs: lists are filtered item by item), or KIND:WHICH with
+    # KIND container | image | object (container, else image) and WHICH first | all args.
+    targets: str = "none"
 
     @property
     def aliases(self) -> list[str]:
@@ -59,6 +63,7 @@ def command(
     interspersed: bool = True,
     verb: str | None = None,
     group: str = "read",
+    targets: str = "none",
 ) -> Callable[[Handler], Handler]:
     """Tag an async handler as the implementation of a docker command."""
 
@@ -77,6 +82,7 @@ def command(
             min_args=min_args,
             max_args=max_args,
             group=group,
+            targets=targets,
         )
         setattr(fn, _TAG, spec)
         return fn

@@ -12,10 +12,13 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 
+import handlers.access
 import handlers.containers
 import handlers.images
 import handlers.system
+from bot.access import Gate, GroupDirectory
 from bot.app import bolt_request, build_bolt_app
+from bot.audit import AuditLog
 from bot.config import Config
 from bot.docker_gateway import DockerGateway
 from bot.health import HealthChecker
@@ -29,7 +32,7 @@ from bot.workloop import WorkLoop
 
 log = logging.getLogger(__name__)
 
-HANDLER_MODULES = (handlers.containers, handlers.images, handlers.system)
+HANDLER_MODULES = (handlers.containers, handlers.images, handlers.system, handlers.access)
 
 
 def build_registry() -> Registry:
@@ -65,6 +68,8 @@ class Dockhand:
         docker = DockerGateway(settings.docker_host)
         slack = SlackOut(client)
         metrics = Metrics()
+        gate = Gate(config.policy, config.host, docker, GroupDirectory(slack))
+        audit = AuditLog(work_redis, max_entries=config.audit.max_entries, max_age_seconds=config.audit.max_age_seconds)
         services = Services(
             registry=build_registry(),
             docker=docker,
@@ -72,6 +77,8 @@ class Dockhand:
             shares=ShareStore(work_redis, config.output.share_ttl_seconds),
             config=config,
             metrics=metrics,
+            gate=gate,
+            audit=audit,
         )
         bolt = build_bolt_app(
             client=client,

@@ -10,17 +10,20 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_sdk.errors import SlackApiError
 
-from bot import dispatch, render
+from bot import dispatch, helptext, render
+from bot.access import Denied, Gate
+from bot.audit import AuditLog, AuditRecord
 from bot.config import Config
 from bot.context import HandlerContext
 from bot.docker_gateway import DockerGateway
 from bot.errors import HelpRequested, UserError
 from bot.metrics import Metrics
 from bot.model import Output, Requester
+from bot.policy import Target, allowed_verbs
 from bot.registry import Registry
 from bot.sharestore import SharedAnswer, ShareStore
 from bot.slack_out import SlackOut, slack_error_code
@@ -36,7 +39,18 @@ class Services:
     shares: ShareStore
     config: Config
     metrics: Metrics
+    gate: Gate
+    audit: AuditLog
     clock: Callable[[], float] = time.time
+
+
+@dataclass
+class _Outcome:
+    name: str = "unknown"
+    label: str = "ok"
+    decision: str = "-"
+    rule: str = ""
+    targets: list[Target] = field(default_factory=list)
 
 
 class CommandService:
@@ -45,28 +59,71 @@ class CommandService:
 
     async def handle_command(self, requester: Requester, text: str, response_url: str) -> None:
         started = time.monotonic()
-        outcome, name = "ok", "unknown"
         try:
             shown = dispatch.normalise(text)
         except UserError:
             shown = text.strip()
+        outcome = _Outcome()
+        message = await self._run(requester, text, shown, outcome)
+        await self._deliver(response_url, message)
+        elapsed = time.monotonic() - started
+        self.s.metrics.commands.inc(command=outcome.name, outcome=outcome.label)
+        self.s.metrics.command_seconds.observe(elapsed, command=outcome.name)
+        await self.s.audit.record(
+            AuditRecord(
+                time=self.s.clock(),
+                user_id=requester.user_id,
+                user_name=requester.user_name,
+                channel_id=requester.channel_id,
+                command=shown,
+                host=self.s.config.host,
+                target=", ".join(_describe(t) for t in outcome.targets),
+                decision=outcome.decision,
+                rule=outcome.rule,
+                outcome=outcome.label,
+                duration_ms=round(elapsed * 1000),
+            )
+        )
+
+    async def _run(self, requester: Requester, text: str, shown: str, outcome: _Outcome) -> render.Message:
         try:
+            access = await self.s.gate.access_for(requester)
             inv = dispatch.parse(text, self.s.registry)
-            name = inv.command.name
-            ctx = HandlerContext(docker=self.s.docker, requester=requester, clock=self.s.clock)
+            outcome.name = inv.command.name
+            try:
+                outcome.targets = await self.s.gate.authorize(inv, access)
+            finally:
+                if access.decisions:
+                    last = access.decisions[-1]
+                    outcome.decision, outcome.rule = ("allow" if last.allowed else "deny"), last.rule
+            ctx = HandlerContext(
+                docker=self.s.docker,
+                requester=requester,
+                access=access,
+                gate=self.s.gate,
+                audit=self.s.audit,
+                registry=self.s.registry,
+                clock=self.s.clock,
+            )
             output = await inv.command.handler(inv, ctx)
-            message = await self._answer(requester, shown, output)
+            return await self._answer(requester, shown, output)
         except HelpRequested as h:
-            outcome, message = "help", render.help_reply(shown, h.text)
+            outcome.label = "help"
+            body = h.text
+            if h.general:
+                body = helptext.general(self.s.registry, allowed=allowed_verbs(access.policy, access.subject))
+            return render.help_reply(shown, body)
+        except Denied as err:
+            outcome.label = "denied"
+            return render.error_reply(shown, err.message)
         except UserError as err:
-            outcome, message = "user_error", render.error_reply(shown, err.message, err.usage)
+            outcome.label = "user_error"
+            return render.error_reply(shown, err.message, err.usage)
         except Exception:
             incident = secrets.token_hex(4)
             log.exception("incident %s: /docker %s by %s", incident, shown, requester.user_id)
-            outcome, message = "failure", render.failure_reply(shown, incident)
-        await self._deliver(response_url, message)
-        self.s.metrics.commands.inc(command=name, outcome=outcome)
-        self.s.metrics.command_seconds.observe(time.monotonic() - started, command=name)
+            outcome.label = "failure"
+            return render.failure_reply(shown, incident)
 
     async def _deliver(self, response_url: str, message: render.Message) -> None:
         try:
@@ -153,3 +210,8 @@ class CommandService:
                 content=answer.output,
                 initial_comment=render.shared_file_comment(clicker.user_id, answer.command_text),
             )
+
+
+def _describe(target: Target) -> str:
+    ident = f" ({target.id.removeprefix('sha256:')[:12]})" if target.id else ""
+    return f"{target.kind} {target.name}{ident}"

@@ -79,6 +79,10 @@ class SlackOut:
         result = await self.client.files_upload_v2(**kwargs)
         return str(result["files"][0]["id"])
 
+    async def usergroup_members(self, group_id: str) -> list[str]:
+        result = await self.client.usergroups_users_list(usergroup=group_id)
+        return [str(u) for u in result.get("users") or []]
+
     async def auth_test(self) -> dict[str, Any]:
         result = await self.client.auth_test()
         return dict(result.data) if isinstance(result.data, dict) else {}

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from bot import gotemplate
+from bot.access import container_target
 from bot.cliparse import Flag, Kind
 from bot.context import HandlerContext
 from bot.errors import DockerError, NotFound, ParseError, UserError
@@ -64,9 +65,10 @@ async def ps(inv: Invocation, ctx: HandlerContext) -> Output:
     size = bool(inv.opt("size")) or cfmt.ps_needs_size(given)
     fmt = cfmt.ps_format(given, quiet=inv.opt("quiet"), size=size)
     limit = 1 if inv.opt("latest") and inv.opt("last") == -1 else inv.opt("last")
-    rows = await ctx.docker.containers(
+    listed = await ctx.docker.containers(
         all=inv.opt("all"), limit=limit, size=size, filters=parse_filters(inv.opt("filter"))
     )
+    rows = [c for c in listed if ctx.access.can_see("ps", container_target(c))]
     now = ctx.now()
     contexts = [cfmt.ContainerContext(c, trunc=not inv.opt("no_trunc"), now=now) for c in rows]
     text = render_list(fmt, default_table=cfmt.PS_DEFAULT_TABLE, headers=cfmt.CONTAINER_HEADERS, contexts=contexts)
@@ -107,6 +109,7 @@ _GO_JSON_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u20
     usage="docker inspect [OPTIONS] NAME|ID [NAME|ID...]",
     summary="Return low-level information on Docker objects",
     min_args=1,
+    targets="object:all",
     flags=[
         Flag("format", FORMAT_HELP, Kind.STRING, short="f", value_name="string"),
         Flag("type", "Only inspect objects of the given type (container, image)", Kind.STRING, value_name="string"),
@@ -138,6 +141,7 @@ async def inspect(inv: Invocation, ctx: HandlerContext) -> Output:
     aliases=("container logs",),
     usage="docker logs [OPTIONS] CONTAINER",
     summary="Fetch the logs of a container",
+    targets="container:first",
     min_args=1,
     max_args=1,
     flags=[
@@ -203,6 +207,7 @@ _PS_ARG = re.compile(r"^[A-Za-z0-9,=:%_+-]+$")
     aliases=("container top",),
     usage="docker top CONTAINER [ps OPTIONS]",
     summary="Display the running processes of a container",
+    targets="container:first",
     min_args=1,
     interspersed=False,
 )
@@ -221,6 +226,7 @@ async def top(inv: Invocation, ctx: HandlerContext) -> Output:
     aliases=("container port",),
     usage="docker port CONTAINER [PRIVATE_PORT[/PROTO]]",
     summary="List port mappings or a specific mapping for the container",
+    targets="container:first",
     min_args=1,
     max_args=2,
 )
@@ -238,6 +244,7 @@ async def port(inv: Invocation, ctx: HandlerContext) -> Output:
     aliases=("container stats",),
     usage="docker stats [OPTIONS] [CONTAINER...]",
     summary="Display a live stream of container(s) resource usage statistics",
+    targets="container:all",
     flags=[
         Flag("all", "Show all containers (default shows just running)", short="a"),
         Flag("format", FORMAT_HELP, Kind.STRING, value_name="string"),
@@ -254,7 +261,7 @@ async def stats(inv: Invocation, ctx: HandlerContext) -> Output:
         targets = list(inv.args)
     else:
         listed = await ctx.docker.containers(all=inv.opt("all"))
-        targets = [c["Id"] for c in listed]
+        targets = [c["Id"] for c in listed if ctx.access.can_see("stats", container_target(c))]
     # One sample takes ~2 s (the daemon waits for a second reading), so all in parallel.
     samples = await asyncio.gather(*(ctx.docker.stats(t) for t in targets), return_exceptions=True)
     contexts = []

@@ -7,8 +7,15 @@ from bot.context import HandlerContext
 from bot.formatters import images as ifmt
 from bot.formatters.listing import render_list
 from bot.model import Invocation, Output
+from bot.policy import Target
 from bot.registry import command
 from handlers.containers import FORMAT_HELP, parse_filters
+
+
+def _target(row: ifmt.ImageContext) -> Target:
+    repo, tag = row.Repository(), row.Tag()
+    name = f"{repo}:{tag}" if repo != "<none>" and tag != "<none>" else repo if repo != "<none>" else row.ID()
+    return Target(kind="image", name=name, id=row.ID(), image=name)
 
 
 @command(
@@ -32,6 +39,7 @@ async def images(inv: Invocation, ctx: HandlerContext) -> Output:
         filters.setdefault("reference", []).append(inv.args[0])
     raw = await ctx.docker.images(all=inv.opt("all"), filters=filters)
     fmt = ifmt.images_format(inv.opt("format"), quiet=inv.opt("quiet"), digests=inv.opt("digests"))
-    rows = ifmt.image_rows(raw, digests=inv.opt("digests"), trunc=not inv.opt("no_trunc"), now=ctx.now(), fmt=fmt)
+    every = ifmt.image_rows(raw, digests=inv.opt("digests"), trunc=not inv.opt("no_trunc"), now=ctx.now(), fmt=fmt)
+    rows = [r for r in every if ctx.access.can_see("images", _target(r))]
     text = render_list(fmt, default_table=ifmt.IMAGES_DEFAULT_TABLE, headers=ifmt.IMAGE_HEADERS, contexts=rows)
     return Output(text, filename="images.txt")

@@ -9,13 +9,39 @@ import docker
 import pytest
 import pytest_asyncio
 
-from bot.config import Config
+from bot.config import Config, parse_config
+from bot.policy import yaml_with_lines
 from bot.server import Dockhand
 from bot.settings import Settings
 from tests.fakeslack import FakeSlack, SlackSender
 from tests.rig import Containers, RedisServer, docker_client, ensure_test_image
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+
+# Alice is an admin; Bob sees only containers labelled team=payments; Carol is an auditor
+# through a user group; anyone typing in C_OPS is a viewer there.
+TEST_CONFIG = """
+permissions:
+  roles:
+    basics:   {allow: [help, whoami, can-i]}
+    viewer:   {allow: [read]}
+    payments: {allow: [read], on: {labels: {team: payments}}}
+    auditor:  {allow: [audit]}
+    admin:    {allow: ["*"], flags: ["*"]}
+  bindings:
+    - {everyone: true, role: basics}
+    - {users: [U_ALICE], role: admin}
+    - {users: [U_BOB], role: payments}
+    - {usergroups: [S_AUDIT], role: auditor}
+    - {channels: [C_OPS], role: viewer}
+  deny:
+    - {verbs: [logs], on: {names: ["*-secretive"]}, reason: "these logs are private"}
+"""
+
+
+def make_test_config() -> Config:
+    data, lines = yaml_with_lines(TEST_CONFIG, "test-config.yml")
+    return parse_config(data, "test-config.yml", lines)
 BOT_TOKEN = "xoxb-test-token"
 
 # slack_sdk ignores NO_PROXY, and Bolt turns on OAuth when these are set: neither may leak in.
@@ -49,6 +75,7 @@ def containers(docker_api: docker.APIClient) -> Iterator[Containers]:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def fake_slack() -> AsyncIterator[FakeSlack]:
     fake = FakeSlack(bot_token=BOT_TOKEN)
+    fake.set_usergroup("S_AUDIT", ["U_CAROL"])
     await fake.start()
     yield fake
     await fake.stop()
@@ -70,7 +97,7 @@ def bot_settings(fake: FakeSlack, redis_url: str, **overrides: str) -> Settings:
 async def bot(
     fake_slack: FakeSlack, redis_server: RedisServer, docker_api: docker.APIClient
 ) -> AsyncIterator[Dockhand]:
-    app = Dockhand.build(bot_settings(fake_slack, redis_server.url), Config())
+    app = Dockhand.build(bot_settings(fake_slack, redis_server.url), make_test_config())
     port = await app.start("127.0.0.1", 0)
     app.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
     yield app

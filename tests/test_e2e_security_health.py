@@ -13,9 +13,8 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from bot.config import Config
 from bot.server import Dockhand
-from tests.conftest import SIGNING_SECRET, bot_settings
+from tests.conftest import SIGNING_SECRET, bot_settings, make_test_config
 from tests.fakeslack import FakeSlack, SlackSender
 from tests.helpers import all_text, output_text, run_command
 from tests.rig import RedisServer
@@ -95,7 +94,7 @@ async def fragile_bot(
     proxy = DockerSocketProxy(target)
     own_redis = RedisServer.start()
     settings = bot_settings(fake_slack, own_redis.url, DOCKER_HOST="unix://" + proxy.path)
-    app = Dockhand.build(settings, Config())
+    app = Dockhand.build(settings, make_test_config())
     port = await app.start("127.0.0.1", 0)
     fake_slack.reset()
     sender = SlackSender(fake_slack, f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)

@@ -1,0 +1,127 @@
+"""Questions about the permission layer itself: whoami, can-i, audit."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from bot.cliparse import Flag, Kind
+from bot.context import HandlerContext
+from bot.errors import ParseError
+from bot.model import Invocation, Output
+from bot.policy import Target, canonical_verb, roles_of
+from bot.policy.verbs import VERBS
+from bot.registry import command
+from bot.tabwriter import format_table
+from bot.timeparse import parse_timestamp
+
+
+@command("whoami", usage="docker whoami", summary="Show your Slack ID and your dockhand roles", max_args=0)
+async def whoami(inv: Invocation, ctx: HandlerContext) -> Output:
+    subject = ctx.access.subject
+    lines = [f"Slack user:  {subject.user_id}", f"Channel:     {subject.channel_id}"]
+    if subject.usergroups:
+        lines.append("User groups: " + ", ".join(sorted(subject.usergroups)))
+    bindings = roles_of(ctx.access.policy, subject)
+    if bindings:
+        lines.append("Roles:")
+        for rb in bindings:
+            role = ctx.access.policy.roles.get(rb.role)
+            what = ", ".join(role.allow) if role else "?"
+            scope = f" on {role.on.describe()}" if role and role.on.limits_resources else ""
+            lines.append(f"  {rb.role:<12} via {rb.via}: {what}{scope}")
+    else:
+        lines.append("Roles:       none (give an admin your Slack user ID above)")
+    return Output("\n".join(lines), filename="whoami.txt")
+
+
+@command(
+    "can-i",
+    usage="docker can-i VERB [CONTAINER|IMAGE]",
+    summary="Say whether the policy lets you run a command, and which rule decides",
+    min_args=1,
+    max_args=3,
+)
+async def can_i(inv: Invocation, ctx: HandlerContext) -> Output:
+    words = list(inv.args)
+    verb = canonical_verb(" ".join(words[:2])) if len(words) >= 2 else None
+    if verb is not None:
+        words = words[2:]
+    else:
+        verb = canonical_verb(words[0])
+        words = words[1:]
+        if verb is None:
+            raise ParseError(f"unknown verb {inv.args[0]!r}", usage="Usage:  docker can-i VERB [CONTAINER|IMAGE]")
+    if len(words) > 1:
+        raise ParseError('"docker can-i" takes one verb and at most one target.')
+    target: Target | None = None
+    if words:
+        kinds = VERBS[verb].targets
+        kind = "object" if {"container", "image"} <= kinds else "image" if "image" in kinds else "container"
+        target = await ctx.gate.resolve(kind, words[0])
+    decision = ctx.access.check(verb, target)
+    on = f" {target.kind} {target.name}" if target else ""
+    lines = [f"{'yes' if decision.allowed else 'no'}: {verb}{on} on host {ctx.access.host}", f"rule:   {decision.rule}"]
+    if not decision.allowed:
+        lines.append(f"reason: {decision.reason}")
+        if decision.hint:
+            lines.append(f"would be allowed by: {decision.hint}")
+    elif decision.approval is not None:
+        lines.append(f"needs approval: {decision.approval.name}")
+    return Output("\n".join(lines), filename="can-i.txt")
+
+
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+def _user_matcher(raw: str) -> tuple[str, str]:
+    """(user_id, user_name) to match, from `U123`, `<@U123|name>` or `@name`."""
+    if m := _MENTION.match(raw):
+        return m[1], ""
+    if re.fullmatch(r"[UW][A-Z0-9]{2,}", raw):
+        return raw, ""
+    return "", raw.lstrip("@")
+
+
+@command(
+    "audit",
+    usage="docker audit [OPTIONS] [TARGET]",
+    summary="Show the audit trail: who ran what, and what the policy decided",
+    max_args=1,
+    flags=[
+        Flag(
+            "since",
+            "Show records since a time or duration (default 24h)",
+            Kind.STRING,
+            default="24h",
+            value_name="string",
+        ),
+        Flag("user", "Only this person (U-ID, @mention or @name)", Kind.STRING, value_name="string"),
+        Flag("verb", "Only this verb", Kind.STRING, value_name="string"),
+        Flag("denied", "Only refused commands"),
+    ],
+)
+async def audit(inv: Invocation, ctx: HandlerContext) -> Output:
+    now = ctx.now()
+    since = parse_timestamp(inv.opt("since"), now)
+    user_id, user_name = _user_matcher(inv.opt("user")) if inv.opt("user") else ("", "")
+    verb = canonical_verb(inv.opt("verb")) if inv.opt("verb") else None
+    if inv.opt("verb") and verb is None:
+        raise ParseError(f"unknown verb {inv.opt('verb')!r}")
+    records = await ctx.audit.query(since=since)
+    rows = [["TIME", "USER", "CHANNEL", "COMMAND", "TARGET", "DECISION", "RULE", "OUTCOME"]]
+    for r in records:
+        if (user_id and r.user_id != user_id) or (user_name and r.user_name != user_name):
+            continue
+        if verb and canonical_verb(r.command.split(" ")[0]) != verb and not r.command.startswith(verb + " "):
+            continue
+        if inv.args and inv.args[0] not in r.target and inv.args[0] not in r.command:
+            continue
+        if inv.opt("denied") and r.decision != "deny":
+            continue
+        when = datetime.fromtimestamp(r.time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        who = f"{r.user_id} ({r.user_name})" if r.user_name else r.user_id
+        rows.append([when, who, r.channel_id, r.command, r.target or "-", r.decision, r.rule or "-", r.outcome])
+    if len(rows) == 1:
+        return Output("no audit records match", filename="audit.txt")
+    return Output(format_table(rows), filename="audit.txt")
