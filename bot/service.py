@@ -65,10 +65,8 @@ class CommandService:
             shown = text.strip()
         outcome = _Outcome()
         message = await self._run(requester, text, shown, outcome)
-        await self._deliver(response_url, message)
         elapsed = time.monotonic() - started
-        self.s.metrics.commands.inc(command=outcome.name, outcome=outcome.label)
-        self.s.metrics.command_seconds.observe(elapsed, command=outcome.name)
+        # Recorded before the answer goes out, so the trail is never behind what people saw.
         await self.s.audit.record(
             AuditRecord(
                 time=self.s.clock(),
@@ -84,6 +82,9 @@ class CommandService:
                 duration_ms=round(elapsed * 1000),
             )
         )
+        await self._deliver(response_url, message)
+        self.s.metrics.commands.inc(command=outcome.name, outcome=outcome.label)
+        self.s.metrics.command_seconds.observe(time.monotonic() - started, command=outcome.name)
 
     async def _run(self, requester: Requester, text: str, shown: str, outcome: _Outcome) -> render.Message:
         try:

@@ -71,14 +71,14 @@ async def can_i(inv: Invocation, ctx: HandlerContext) -> Output:
     return Output("\n".join(lines), filename="can-i.txt")
 
 
-_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_MENTION = re.compile(r"^<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>$")
 
 
 def _user_matcher(raw: str) -> tuple[str, str]:
     """(user_id, user_name) to match, from `U123`, `<@U123|name>` or `@name`."""
     if m := _MENTION.match(raw):
         return m[1], ""
-    if re.fullmatch(r"[UW][A-Z0-9]{2,}", raw):
+    if re.fullmatch(r"[UW][A-Z0-9_]{2,}", raw):
         return raw, ""
     return "", raw.lstrip("@")
 

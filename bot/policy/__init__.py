@@ -4,7 +4,7 @@ Pure and synchronous: no I/O, no Slack, no Docker.  The Slack flow resolves the
 subject (user, user groups, channel) and the target (name, labels, image), asks
 :func:`bot.policy.flagguard.capabilities` what a run/create/exec/update command
 line asks for, and passes everything to :func:`evaluate`.  Deny by default,
-explicit denies beat allows, and any error denies.  The policy format is in FORMAT.md.
+explicit denies beat allows, and any error denies.  The policy format is in README.md ("Permissions").
 """
 
 from bot.policy.evaluate import allowed_verbs, can_see, evaluate, roles_of
