@@ -17,6 +17,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -26,6 +27,16 @@ from tests.fakeslack import FakeSlack, SlackSender
 from tests.rig import Containers, RedisServer, docker_client, ensure_test_image, free_port
 
 SECRET = "bench-signing-secret-0123456789abcdef"
+# The bench's user is an admin; a user group binding makes the gate do its Slack lookup too.
+CONFIG = """
+permissions:
+  roles:
+    admin: {allow: ["*"]}
+    viewer: {allow: [read]}
+  bindings:
+    - {users: [U_ALICE], role: admin}
+    - {usergroups: [S_OPS], role: viewer}
+"""
 TOKEN = "xoxb-bench-token"
 
 
@@ -111,7 +122,11 @@ async def main_async(n: int, c: int, n_containers: int) -> None:
     fake = FakeSlack(bot_token=TOKEN)
     await fake.start()
     env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy")}
+    config_path = os.path.join(tempfile.mkdtemp(prefix="dockhand-bench-"), "dockhand.yml")
+    with open(config_path, "w", encoding="utf-8") as f:
+        f.write(CONFIG)
     env.update(
+        DOCKHAND_CONFIG=config_path,
         SLACK_BOT_TOKEN=TOKEN,
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=fake.api_url,

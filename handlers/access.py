@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.cliparse import Flag, Kind
@@ -37,10 +38,15 @@ async def whoami(inv: Invocation, ctx: HandlerContext) -> Output:
 
 @command(
     "can-i",
-    usage="docker can-i VERB [CONTAINER|IMAGE]",
+    usage="docker can-i [OPTIONS] VERB [CONTAINER|IMAGE]",
     summary="Say whether the policy lets you run a command, and which rule decides",
     min_args=1,
     max_args=3,
+    flags=[
+        Flag(
+            "host", "Ask about this Docker host (default: this bot's host)", Kind.STRING, short="H", value_name="string"
+        )
+    ],
 )
 async def can_i(inv: Invocation, ctx: HandlerContext) -> Output:
     words = list(inv.args)
@@ -54,14 +60,19 @@ async def can_i(inv: Invocation, ctx: HandlerContext) -> Output:
             raise ParseError(f"unknown verb {inv.args[0]!r}", usage="Usage:  docker can-i VERB [CONTAINER|IMAGE]")
     if len(words) > 1:
         raise ParseError('"docker can-i" takes one verb and at most one target.')
+    host = inv.opt("host") or ctx.access.host
     target: Target | None = None
     if words:
         kinds = VERBS[verb].targets
         kind = "object" if {"container", "image"} <= kinds else "image" if "image" in kinds else "container"
-        target = await ctx.gate.resolve(kind, words[0])
-    decision = ctx.access.check(verb, target)
+        if host == ctx.access.host:
+            target = await ctx.gate.resolve(kind, words[0])
+        else:  # another host's engine is not reachable from here: judge by the name
+            target = Target(kind="image" if kind == "image" else "container", name=words[0])
+    access = replace(ctx.access, host=host, decisions=[])
+    decision = access.check(verb, target)
     on = f" {target.kind} {target.name}" if target else ""
-    lines = [f"{'yes' if decision.allowed else 'no'}: {verb}{on} on host {ctx.access.host}", f"rule:   {decision.rule}"]
+    lines = [f"{'yes' if decision.allowed else 'no'}: {verb}{on} on host {host}", f"rule:   {decision.rule}"]
     if not decision.allowed:
         lines.append(f"reason: {decision.reason}")
         if decision.hint:

@@ -89,6 +89,8 @@ async def test_whoami_and_can_i(slack: SlackSender, fake_slack: FakeSlack, pay: 
     reply = await run_command(slack, fake_slack, f"can-i container restart {other}", user_id="U_BOB")
     assert output_text(reply).startswith("no: restart container " + other)
     assert "rule:" in output_text(reply)
+    reply = await run_command(slack, fake_slack, f"can-i logs {pay} -H elsewhere", user_id="U_ALICE")
+    assert output_text(reply).startswith(f"yes: logs container {pay} on host elsewhere")
 
 
 async def test_audit_records_allowed_and_refused(slack: SlackSender, fake_slack: FakeSlack, other: str) -> None:
