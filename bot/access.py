@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.docker_gateway import DockerGateway
-from bot.errors import DockhandError, NotFound, UserError
+from bot.errors import DockerUnavailable, DockhandError, NotFound, UserError
+from bot.hosts import DockerHosts
 from bot.model import Invocation, Requester
 from bot.policy import AccessRequest, Decision, Policy, Subject, Target, can_see, evaluate
 from bot.slack_out import SlackOut
@@ -116,29 +116,29 @@ class Access:
 
 
 class Gate:
-    def __init__(self, policy: Policy, host: str, docker: DockerGateway, groups: GroupDirectory) -> None:
+    def __init__(self, policy: Policy, hosts: DockerHosts, groups: GroupDirectory) -> None:
         self.policy = policy
-        self.host = host
-        self.docker = docker
+        self.hosts = hosts
         self.groups = groups
         self._policy_groups = policy_usergroups(policy)
 
-    async def access_for(self, requester: Requester) -> Access:
+    async def access_for(self, requester: Requester, host: str) -> Access:
         groups = await self.groups.groups_of(requester.user_id, self._policy_groups)
         subject = Subject(user_id=requester.user_id, usergroups=groups, channel_id=requester.channel_id)
-        return Access(self.policy, subject, self.host)
+        return Access(self.policy, subject, host)
 
-    async def resolve(self, kind: str, ref: str, *, only: str | None = None) -> Target:
+    async def resolve(self, kind: str, ref: str, *, host: str, only: str | None = None) -> Target:
         """The object docker would act on for ``ref``; a name-only Target when there is none."""
+        docker = self.hosts.gateway(host)
         if kind in ("container", "object") and only in (None, "container"):
             try:
-                return container_target(await self.docker.inspect_container(ref))
-            except NotFound:
+                return container_target(await docker.inspect_container(ref))
+            except (NotFound, DockerUnavailable):
                 pass
         if kind in ("image", "object") and only in (None, "image"):
             try:
-                return image_target(await self.docker.inspect_image(ref), ref)
-            except NotFound:
+                return image_target(await docker.inspect_image(ref), ref)
+            except (NotFound, DockerUnavailable):
                 pass
         # Judged by the name alone: refusing it reveals nothing about whether it exists.
         return Target(kind="image" if kind == "image" else "container", name=ref.lstrip("/"))
@@ -146,7 +146,7 @@ class Gate:
     async def authorize(self, inv: Invocation, access: Access) -> list[Target]:
         """Raise Denied unless the policy allows the command on every target it names."""
         verb = inv.command.verb
-        targets = await self._targets(inv)
+        targets = await self._targets(inv, access.host)
         checks: list[Target | None] = list(targets) or [None]
         for target in checks:
             decision = access.check(verb, target)
@@ -154,7 +154,7 @@ class Gate:
                 raise Denied(decision, inv.text)
         return targets
 
-    async def _targets(self, inv: Invocation) -> list[Target]:
+    async def _targets(self, inv: Invocation, host: str) -> list[Target]:
         spec = inv.command.targets
         if spec == "none" or not inv.args:
             return []
@@ -162,6 +162,6 @@ class Gate:
         kind = spec.split(":")[0]
         only = inv.opts.get("type") if kind == "object" else None
         try:
-            return list(await asyncio.gather(*(self.resolve(kind, r, only=only) for r in refs)))
+            return list(await asyncio.gather(*(self.resolve(kind, r, host=host, only=only) for r in refs)))
         except DockhandError:
             raise

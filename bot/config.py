@@ -39,7 +39,17 @@ class AuditConfig:
     max_age_seconds: int = 90 * 86400
 
 
-DEFAULT_HOST = "local"  # the name of the engine dockhand serves until multi-host support
+DEFAULT_HOST = "local"  # the host's name when the config names none
+_HOST_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+_ENGINE_URL = re.compile(r"^(unix|tcp|ssh|npipe)://\S+$")
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    name: str
+    url: str | None  # None: DOCKER_HOST, else the local socket
+    tls_verify: bool = False
+    cert_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,8 +58,16 @@ class Config:
     audit: AuditConfig = field(default_factory=AuditConfig)
     # Deny by default: with no permissions section nobody may run anything.
     policy: Policy = field(default_factory=Policy.empty)
-    host: str = DEFAULT_HOST
+    host: str = DEFAULT_HOST  # the default host
+    hosts: tuple[HostConfig, ...] = (HostConfig(DEFAULT_HOST, None),)
+    channel_hosts: dict[str, str] = field(default_factory=dict, hash=False)
     source: str = "<defaults>"
+
+    def host_named(self, name: str) -> HostConfig | None:
+        return next((h for h in self.hosts if h.name == name), None)
+
+    def host_for_channel(self, channel_id: str) -> str:
+        return self.channel_hosts.get(channel_id, self.host)
 
 
 def _check_keys(section: dict[str, Any], allowed: set[str], where: str) -> None:
@@ -70,7 +88,7 @@ def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] |
         return Config(source=source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping")
-    _check_keys(data, {"output", "audit", "permissions"}, source)
+    _check_keys(data, {"output", "audit", "permissions", "hosts", "default_host", "channels"}, source)
     out = data.get("output") or {}
     if not isinstance(out, dict):
         raise ConfigError(f"{source}: output must be a mapping")
@@ -89,7 +107,55 @@ def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] |
         if data.get("permissions") is not None
         else Policy.empty(source)
     )
-    return Config(output=output, audit=audit, policy=policy, source=source)
+    hosts = _hosts(data.get("hosts"), source)
+    default = data.get("default_host", hosts[0].name)
+    if not any(h.name == default for h in hosts):
+        raise ConfigError(f"{source}: default_host: {default!r} is not one of the hosts ({_names(hosts)})")
+    channel_hosts = _channel_hosts(data.get("channels") or {}, hosts, source)
+    return Config(
+        output=output, audit=audit, policy=policy, host=default, hosts=hosts, channel_hosts=channel_hosts, source=source
+    )
+
+
+def _names(hosts: tuple[HostConfig, ...]) -> str:
+    return ", ".join(h.name for h in hosts)
+
+
+def _hosts(section: object, source: str) -> tuple[HostConfig, ...]:
+    if section is None:
+        return (HostConfig(DEFAULT_HOST, None),)
+    if not isinstance(section, dict) or not section:
+        raise ConfigError(f"{source}: hosts must be a mapping of host name to {{url: ...}}")
+    out = []
+    for name, spec in section.items():
+        where = f"{source}: hosts.{name}"
+        if not isinstance(name, str) or not _HOST_NAME.match(name):
+            raise ConfigError(f"{where}: a host name is lower-case letters, digits, '.', '_' or '-'")
+        spec = spec or {}
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where}: expected a mapping such as {{url: unix:///var/run/docker.sock}}")
+        _check_keys(spec, {"url", "tls_verify", "cert_path"}, where)
+        url = spec.get("url")
+        if url is not None and (not isinstance(url, str) or not _ENGINE_URL.match(url)):
+            raise ConfigError(f"{where}.url: expected unix://, tcp:// or ssh://..., got {url!r}")
+        out.append(HostConfig(name, url, bool(spec.get("tls_verify", False)), spec.get("cert_path")))
+    return tuple(out)
+
+
+def _channel_hosts(section: object, hosts: tuple[HostConfig, ...], source: str) -> dict[str, str]:
+    if not isinstance(section, dict):
+        raise ConfigError(f"{source}: channels must map channel IDs to {{host: NAME}}")
+    out = {}
+    for channel, spec in section.items():
+        where = f"{source}: channels.{channel}"
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where}: expected {{host: NAME}}")
+        _check_keys(spec, {"host"}, where)
+        host = spec.get("host")
+        if not any(h.name == host for h in hosts):
+            raise ConfigError(f"{where}.host: {host!r} is not one of the hosts ({_names(hosts)})")
+        out[str(channel)] = str(host)
+    return out
 
 
 def _audit(section: object, source: str) -> AuditConfig:

@@ -14,7 +14,7 @@ from bot import helptext
 from bot.cliparse import Flag, FlagSet, Kind
 from bot.errors import HelpRequested, NotAvailableYet, ParseError, UnknownCommand
 from bot.model import Invocation
-from bot.registry import Command, Registry
+from bot.registry import HOST_FLAG, Command, Registry
 
 # docker commands that exist in the real CLI but not (yet) in dockhand: they get
 # "not available yet" instead of "not a docker command", which would be a lie.
@@ -45,15 +45,7 @@ _QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": 
 
 GLOBAL_FLAGS = FlagSet(
     [
-        Flag(
-            "host",
-            "Daemon socket to connect to",
-            Kind.LIST,
-            short="H",
-            value_name="list",
-            not_available="choosing a Docker host arrives with multi-host support; "
-            "this bot answers for its default host",
-        ),
+        HOST_FLAG,
         Flag(
             "context",
             "Name of the context to use",
@@ -103,7 +95,16 @@ def parse(text: str, registry: Registry) -> Invocation:
         raise HelpRequested(helptext.command(cmd))
     _check_arity(cmd, parsed.args)
     parsed.opts.pop("help")
-    return Invocation(command=cmd, opts=parsed.opts, args=parsed.args, text=normalise(text), given=parsed.given)
+    host = _one_host(top.opts["host"], parsed.opts.pop("host", None))
+    return Invocation(
+        host=host, command=cmd, opts=parsed.opts, args=parsed.args, text=normalise(text), given=parsed.given
+    )
+
+
+def _one_host(before: str | None, after: str | None) -> str | None:
+    if before and after and before != after:
+        raise ParseError(f"conflicting hosts: -H {before} and -H {after}")
+    return after or before
 
 
 def _help_for(words: list[str], registry: Registry) -> Invocation:

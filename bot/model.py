@@ -28,6 +28,7 @@ class Invocation:
     args: list[str]
     text: str  # what the user typed, normalised, for echoing and auditing
     given: list[str] = field(default_factory=list)
+    host: str | None = None  # -H NAME; None: the channel's or the default host
 
     def opt(self, name: str) -> Any:
         return self.opts[name.replace("-", "_")]

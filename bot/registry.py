@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from bot.cliparse import Flag, FlagSet
+from bot.cliparse import Flag, FlagSet, Kind
 
 if TYPE_CHECKING:
     from bot.context import HandlerContext
@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 Handler = Callable[["Invocation", "HandlerContext"], Awaitable["Output"]]
 
 HELP_FLAG = Flag("help", "Print usage")
+# docker takes -H before the command only; people type it anywhere, so every command accepts it.
+HOST_FLAG = Flag(
+    "host", "Docker host to use (a name from dockhand's config)", Kind.STRING, short="H", value_name="string"
+)
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ def command(
             paths=paths,
             usage=usage,
             summary=summary,
-            flagset=FlagSet([*flags, HELP_FLAG], interspersed=interspersed),
+            flagset=FlagSet(_with_common(flags), interspersed=interspersed),
             handler=fn,
             verb=verb or name,
             min_args=min_args,
@@ -88,6 +92,13 @@ def command(
         return fn
 
     return tag
+
+
+def _with_common(flags: Sequence[Flag]) -> list[Flag]:
+    out = [*flags, HELP_FLAG]
+    if not any(f.name == "host" or f.short == "H" for f in flags):
+        out.append(HOST_FLAG)
+    return out
 
 
 class Registry:

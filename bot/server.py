@@ -20,8 +20,8 @@ from bot.access import Gate, GroupDirectory
 from bot.app import bolt_request, build_bolt_app
 from bot.audit import AuditLog
 from bot.config import Config
-from bot.docker_gateway import DockerGateway
 from bot.health import HealthChecker
+from bot.hosts import DockerHosts
 from bot.metrics import Metrics
 from bot.registry import Registry
 from bot.service import CommandService, Services
@@ -65,14 +65,15 @@ class Dockhand:
         # Used only on the work loop: a redis.asyncio pool belongs to the loop that first uses it.
         work_redis = redis_client(settings.redis_url)
         work = WorkLoop()
-        docker = DockerGateway(settings.docker_host)
+        hosts = DockerHosts(config, settings.docker_host)
+        docker = hosts.gateway()
         slack = SlackOut(client)
         metrics = Metrics()
-        gate = Gate(config.policy, config.host, docker, GroupDirectory(slack))
+        gate = Gate(config.policy, hosts, GroupDirectory(slack))
         audit = AuditLog(work_redis, max_entries=config.audit.max_entries, max_age_seconds=config.audit.max_age_seconds)
         services = Services(
             registry=build_registry(),
-            docker=docker,
+            hosts=hosts,
             slack=slack,
             shares=ShareStore(work_redis, config.output.share_ttl_seconds),
             config=config,
@@ -147,5 +148,5 @@ class Dockhand:
         if self.work.started:
             await self.work.call(self.work_redis.aclose())
         await self.work.stop()
-        await self.services.docker.close()
+        await self.services.hosts.close()
         await self.redis.aclose()

@@ -19,8 +19,8 @@ from bot.access import Denied, Gate
 from bot.audit import AuditLog, AuditRecord
 from bot.config import Config
 from bot.context import HandlerContext
-from bot.docker_gateway import DockerGateway
 from bot.errors import HelpRequested, UserError
+from bot.hosts import DockerHosts
 from bot.metrics import Metrics
 from bot.model import Output, Requester
 from bot.policy import Target, allowed_verbs
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Services:
     registry: Registry
-    docker: DockerGateway
+    hosts: DockerHosts
     slack: SlackOut
     shares: ShareStore
     config: Config
@@ -50,6 +50,7 @@ class _Outcome:
     label: str = "ok"
     decision: str = "-"
     rule: str = ""
+    host: str = ""
     targets: list[Target] = field(default_factory=list)
 
 
@@ -74,7 +75,7 @@ class CommandService:
                 user_name=requester.user_name,
                 channel_id=requester.channel_id,
                 command=shown,
-                host=self.s.config.host,
+                host=outcome.host,
                 target=", ".join(_describe(t) for t in outcome.targets),
                 decision=outcome.decision,
                 rule=outcome.rule,
@@ -88,9 +89,13 @@ class CommandService:
 
     async def _run(self, requester: Requester, text: str, shown: str, outcome: _Outcome) -> render.Message:
         try:
-            access = await self.s.gate.access_for(requester)
+            access = await self.s.gate.access_for(requester, self.s.config.host_for_channel(requester.channel_id))
             inv = dispatch.parse(text, self.s.registry)
             outcome.name = inv.command.name
+            if inv.host:
+                self.s.hosts.check(inv.host)
+                access.host = inv.host
+            outcome.host = access.host
             try:
                 outcome.targets = await self.s.gate.authorize(inv, access)
             finally:
@@ -98,7 +103,7 @@ class CommandService:
                     last = access.decisions[-1]
                     outcome.decision, outcome.rule = ("allow" if last.allowed else "deny"), last.rule
             ctx = HandlerContext(
-                docker=self.s.docker,
+                docker=self.s.hosts.gateway(access.host),
                 requester=requester,
                 access=access,
                 gate=self.s.gate,

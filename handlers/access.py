@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.cliparse import Flag, Kind
@@ -42,11 +41,6 @@ async def whoami(inv: Invocation, ctx: HandlerContext) -> Output:
     summary="Say whether the policy lets you run a command, and which rule decides",
     min_args=1,
     max_args=3,
-    flags=[
-        Flag(
-            "host", "Ask about this Docker host (default: this bot's host)", Kind.STRING, short="H", value_name="string"
-        )
-    ],
 )
 async def can_i(inv: Invocation, ctx: HandlerContext) -> Output:
     words = list(inv.args)
@@ -60,17 +54,13 @@ async def can_i(inv: Invocation, ctx: HandlerContext) -> Output:
             raise ParseError(f"unknown verb {inv.args[0]!r}", usage="Usage:  docker can-i VERB [CONTAINER|IMAGE]")
     if len(words) > 1:
         raise ParseError('"docker can-i" takes one verb and at most one target.')
-    host = inv.opt("host") or ctx.access.host
+    host = ctx.access.host
     target: Target | None = None
     if words:
         kinds = VERBS[verb].targets
         kind = "object" if {"container", "image"} <= kinds else "image" if "image" in kinds else "container"
-        if host == ctx.access.host:
-            target = await ctx.gate.resolve(kind, words[0])
-        else:  # another host's engine is not reachable from here: judge by the name
-            target = Target(kind="image" if kind == "image" else "container", name=words[0])
-    access = replace(ctx.access, host=host, decisions=[])
-    decision = access.check(verb, target)
+        target = await ctx.gate.resolve(kind, words[0], host=host)
+    decision = ctx.access.check(verb, target)
     on = f" {target.kind} {target.name}" if target else ""
     lines = [f"{'yes' if decision.allowed else 'no'}: {verb}{on} on host {host}", f"rule:   {decision.rule}"]
     if not decision.allowed:

@@ -21,6 +21,9 @@ SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 # Alice is an admin; Bob sees only containers labelled team=payments; Carol is an auditor
 # through a user group; anyone typing in C_OPS is a viewer there.
 TEST_CONFIG = """
+hosts:
+  local: {}
+  elsewhere: {url: "unix:///nonexistent/dockhand-test.sock"}
 permissions:
   roles:
     basics:   {allow: [help, whoami, can-i]}

@@ -131,10 +131,29 @@ def test_unknown_subcommand_suggests() -> None:
     assert "`container ls`" in err.value.message
 
 
-@pytest.mark.parametrize("text", ["restart web", "container restart web", "run busybox", "image pull x", "-H prod ps"])
+@pytest.mark.parametrize("text", ["container export web", "run busybox", "image push x", "exec web sh"])
 def test_real_docker_commands_are_not_available_yet(text: str) -> None:
     with pytest.raises(NotAvailableYet):
         dispatch.parse(text, REGISTRY)
+
+
+@pytest.mark.parametrize(
+    ("text", "host"),
+    [
+        ("-H prod ps", "prod"),
+        ("ps -H prod", "prod"),
+        ("--host=prod logs x", "prod"),
+        ("ps", None),
+        ("-H prod ps --host prod", "prod"),
+    ],
+)
+def test_host_flag_before_or_after_the_command(text: str, host: str | None) -> None:
+    assert dispatch.parse(text, REGISTRY).host == host
+
+
+def test_conflicting_hosts() -> None:
+    with pytest.raises(ParseError, match="conflicting hosts"):
+        dispatch.parse("-H a ps -H b", REGISTRY)
 
 
 def test_logs_follow_is_refused_not_ignored() -> None:
