@@ -12,7 +12,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.model import Requester
-from bot.render import SHARE_ACTION
+from bot.render import CANCEL_ACTION, SHARE_ACTION
 from bot.service import CommandService
 from bot.workloop import WorkLoop
 
@@ -44,6 +44,17 @@ def build_bolt_app(
             user_name=command.get("user_name", ""),
         )
         work.submit(service.handle_command(requester, command.get("text", ""), command["response_url"]))
+
+    @app.action(CANCEL_ACTION)
+    async def on_cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        clicker = Requester(
+            user_id=body["user"]["id"],
+            channel_id=(body.get("channel") or {}).get("id", ""),
+            team_id=(body.get("team") or {}).get("id", ""),
+            user_name=body["user"].get("username", ""),
+        )
+        work.submit(service.handle_cancel(clicker, str(action.get("value", "")), body["response_url"]))
 
     @app.action(SHARE_ACTION)
     async def on_share(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:

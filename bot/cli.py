@@ -9,9 +9,11 @@ import signal
 import sys
 
 from bot.config import Config, load_config
-from bot.errors import ConfigError
+from bot.errors import ConfigError, UserError
+from bot.queue import run_worker_until_signal
 from bot.server import Dockhand
 from bot.settings import Settings
+from bot.worker_app import HostWorker
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,8 +25,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-worker",
         action="store_true",
-        help="do not embed a worker for the default host (workers arrive with the job queue)",
+        help="do not embed a worker for the default host (run `dockhand worker --host NAME` instead)",
     )
+    worker = sub.add_parser("worker", help="run the job worker for one Docker host")
+    worker.add_argument("--host", required=True, help="the host's name in the config")
+    worker.add_argument("--concurrency", type=int, default=4, help="jobs run at once (default 4)")
     sub.add_parser("check", help="validate the config and reach Slack, Redis and Docker; exit 0 when all are good")
     return parser
 
@@ -40,17 +45,34 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.cmd == "check":
         return asyncio.run(_check(settings, config))
+    if args.cmd == "worker":
+        return asyncio.run(_worker(settings, config, args.host, args.concurrency))
     try:
         settings.require_serving()
     except ConfigError as err:
         print(f"dockhand: {err}", file=sys.stderr)
         return 2
-    asyncio.run(_serve(settings, config, args.host, args.port))
+    asyncio.run(_serve(settings, config, args.host, args.port, embed_worker=not args.no_worker))
     return 0
 
 
-async def _serve(settings: Settings, config: Config, host: str, port: int) -> None:
-    bot = Dockhand.build(settings, config)
+async def _worker(settings: Settings, config: Config, host: str, concurrency: int) -> int:
+    try:
+        worker = HostWorker(
+            config, host, redis_url=settings.redis_url, docker_host_env=settings.docker_host, concurrency=concurrency
+        )
+    except UserError as err:
+        print(f"dockhand: {err.message}", file=sys.stderr)
+        return 2
+    try:
+        await run_worker_until_signal(worker.worker)
+    finally:
+        await worker.close()
+    return 0
+
+
+async def _serve(settings: Settings, config: Config, host: str, port: int, *, embed_worker: bool) -> None:
+    bot = Dockhand.build(settings, config, embed_worker=embed_worker)
     await bot.start(host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -13,6 +13,9 @@ from bot.model import Requester
 if TYPE_CHECKING:
     from bot.access import Access, Gate
     from bot.audit import AuditLog
+    from bot.hosts import DockerHosts
+    from bot.jobdesk import JobDesk
+    from bot.policy import Target
     from bot.registry import Registry
 
 
@@ -24,6 +27,10 @@ class HandlerContext:
     gate: Gate
     audit: AuditLog
     registry: Registry
+    jobs: JobDesk
+    hosts: DockerHosts
+    response_url: str = ""
+    targets: list[Target] = field(default_factory=list)  # what the gate resolved and allowed
     clock: Callable[[], float] = field(default=time.time)
 
     def now(self) -> float:

@@ -43,6 +43,7 @@ class Output:
     filename: str = "output.txt"
     # stderr-like text shown beside the output (e.g. a partial failure in `inspect a b`)
     errors: list[str] = field(default_factory=list)
+    silent: bool = False  # the handler already said everything in Slack (a job's status message)
 
     def __post_init__(self) -> None:
         # A terminal ends each line with a newline; a chat message must not end in a blank line.

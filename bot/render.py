@@ -213,3 +213,91 @@ def notice(text: str, *, replace_original: bool = False) -> Message:
 
 def shared_file_comment(user_id: str, command_text: str) -> str:
     return f"<@{user_id}> ran `docker {escape(command_text)}`"
+
+
+CANCEL_ACTION = "dockhand_cancel"
+
+_STATE_ICON = {
+    "queued": ":hourglass_flowing_sand:",
+    "running": ":arrows_counterclockwise:",
+    "succeeded": ":white_check_mark:",
+    "failed": ":x:",
+    "cancelled": ":no_entry_sign:",
+    "interrupted": ":warning:",
+}
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s" if value < 60 else f"{int(value // 60)} min {int(value % 60)} s"
+
+
+def job_state_line(job: Any, position: int) -> str:
+    status = str(job.status)
+    progress = job.progress or {}
+    if status in ("queued", "running") and progress.get("waiting_for"):
+        who = progress.get("waiting_for_user")
+        what = progress.get("waiting_for_verb", "a job")
+        by = f" by <@{who}>" if who else ""
+        return f"waiting behind job `{progress['waiting_for']}` ({escape(str(what))}{by}) on the same container"
+    if status == "queued":
+        where = f" ({_ordinal(position)} in line)" if position else ""
+        return f"queued{where}"
+    if status == "running":
+        fraction = progress.get("fraction")
+        pct = f" {round(float(fraction) * 100)}%" if isinstance(fraction, int | float) else ""
+        return f"running{pct}"
+    took = ""
+    if job.started_at and job.finished_at:
+        took = f" in {_seconds(job.finished_at - job.started_at)}"
+    if status == "succeeded":
+        return f"succeeded{took}"
+    if status == "cancelled":
+        by = f" by <@{job.cancel_requested_by}>" if job.cancel_requested_by else ""
+        return f"cancelled{by}"
+    return f"{status}{took}"
+
+
+def job_message(job: Any, *, position: int) -> Message:
+    """The one status message of a job, edited in place as it moves."""
+    status = str(job.status)
+    command = job.args.get("command", f"{job.verb} {job.target}")
+    head = f"{_STATE_ICON.get(status, '')} `docker {escape(command)}` on `{escape(job.host)}`: " + job_state_line(
+        job, position
+    )
+    blocks: list[Message] = [{"type": "section", "text": {"type": "mrkdwn", "text": _clip(head)}}]
+    detail = ""
+    if status == "succeeded" and job.result:
+        detail = job.result
+    elif status in ("failed", "interrupted", "cancelled") and job.error:
+        detail = job.error
+    elif status == "running" and (job.progress or {}).get("text"):
+        detail = str(job.progress["text"])
+    if detail:
+        lines = detail.split("\n")
+        shown = "\n".join(lines[-30:])  # a pull of many layers: the latest lines matter
+        blocks.append(
+            {"type": "section", "block_id": "detail", "text": {"type": "mrkdwn", "text": _clip(code_block(shown))}}
+        )
+    blocks.append(_note(f"job `{job.id}` · requested by <@{job.requester.user_id}>"))
+    if status in ("queued", "running"):
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "dockhand_job",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": CANCEL_ACTION,
+                        "style": "danger",
+                        "text": {"type": "plain_text", "text": "Cancel"},
+                        "value": job.id,
+                    }
+                ],
+            }
+        )
+    return {"text": f"docker {command}: {job_state_line(job, position)}", "blocks": blocks}

@@ -15,6 +15,8 @@ from slack_bolt.async_app import AsyncApp
 import handlers.access
 import handlers.containers
 import handlers.images
+import handlers.jobs
+import handlers.lifecycle
 import handlers.system
 from bot.access import Gate, GroupDirectory
 from bot.app import bolt_request, build_bolt_app
@@ -22,17 +24,27 @@ from bot.audit import AuditLog
 from bot.config import Config
 from bot.health import HealthChecker
 from bot.hosts import DockerHosts
+from bot.jobdesk import JobDesk
 from bot.metrics import Metrics
+from bot.queue import JobQueue
 from bot.registry import Registry
 from bot.service import CommandService, Services
 from bot.settings import Settings
 from bot.sharestore import ShareStore
 from bot.slack_out import SlackOut, web_client
+from bot.worker_app import HostWorker
 from bot.workloop import WorkLoop
 
 log = logging.getLogger(__name__)
 
-HANDLER_MODULES = (handlers.containers, handlers.images, handlers.system, handlers.access)
+HANDLER_MODULES = (
+    handlers.containers,
+    handlers.images,
+    handlers.system,
+    handlers.access,
+    handlers.lifecycle,
+    handlers.jobs,
+)
 
 
 def build_registry() -> Registry:
@@ -54,12 +66,21 @@ class Dockhand:
     redis: aioredis.Redis
     work: WorkLoop
     work_redis: aioredis.Redis
+    embedded: HostWorker | None = None
     _runner: web.AppRunner | None = None
     _socket_handler: Any = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @classmethod
-    def build(cls, settings: Settings, config: Config) -> Dockhand:
+    def build(
+        cls,
+        settings: Settings,
+        config: Config,
+        *,
+        embed_worker: bool = False,
+        worker_heartbeat: float = 1.0,
+        worker_claim_idle: float = 5.0,
+    ) -> Dockhand:
         client = web_client(settings.slack_bot_token, settings.slack_api_url)
         redis = redis_client(settings.redis_url)
         # Used only on the work loop: a redis.asyncio pool belongs to the loop that first uses it.
@@ -80,6 +101,7 @@ class Dockhand:
             metrics=metrics,
             gate=gate,
             audit=audit,
+            jobs=JobDesk(JobQueue(work_redis), work_redis, slack),
         )
         bolt = build_bolt_app(
             client=client,
@@ -89,7 +111,19 @@ class Dockhand:
             socket_mode=settings.socket_mode,
         )
         health = HealthChecker(docker, redis, slack, settings.redis_url)
-        return cls(settings, config, services, bolt, health, redis, work, work_redis)
+        embedded = (
+            HostWorker(
+                config,
+                config.host,
+                redis_url=settings.redis_url,
+                docker_host_env=settings.docker_host,
+                heartbeat=worker_heartbeat,
+                claim_idle=worker_claim_idle,
+            )
+            if embed_worker
+            else None
+        )
+        return cls(settings, config, services, bolt, health, redis, work, work_redis, embedded)
 
     def web_app(self) -> web.Application:
         app = web.Application()
@@ -122,6 +156,9 @@ class Dockhand:
 
     async def start(self, host: str = "0.0.0.0", port: int = 3000) -> int:
         self.work.start()
+        if self.embedded is not None:
+            # On the work loop: its Redis and Docker clients belong there, away from the acks.
+            self._embedded_run = self.work.submit(self.embedded.run())
         self._runner = web.AppRunner(self.web_app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -146,6 +183,10 @@ class Dockhand:
         if self._runner is not None:
             await self._runner.cleanup()
         if self.work.started:
+            if self.embedded is not None:
+                await self.work.call(self.embedded.stop(drain_timeout=10.0))
+                await self.work.call(self.embedded.close())
+            await self.work.call(self.services.jobs.close())
             await self.work.call(self.work_redis.aclose())
         await self.work.stop()
         await self.services.hosts.close()

@@ -21,6 +21,7 @@ from bot.config import Config
 from bot.context import HandlerContext
 from bot.errors import HelpRequested, UserError
 from bot.hosts import DockerHosts
+from bot.jobdesk import JobDesk
 from bot.metrics import Metrics
 from bot.model import Output, Requester
 from bot.policy import Target, allowed_verbs
@@ -41,6 +42,7 @@ class Services:
     metrics: Metrics
     gate: Gate
     audit: AuditLog
+    jobs: JobDesk
     clock: Callable[[], float] = time.time
 
 
@@ -58,14 +60,16 @@ class CommandService:
     def __init__(self, services: Services) -> None:
         self.s = services
 
-    async def handle_command(self, requester: Requester, text: str, response_url: str) -> None:
+    async def handle_command(
+        self, requester: Requester, text: str, response_url: str, *, keep_original: bool = False
+    ) -> None:
         started = time.monotonic()
         try:
             shown = dispatch.normalise(text)
         except UserError:
             shown = text.strip()
         outcome = _Outcome()
-        message = await self._run(requester, text, shown, outcome)
+        message = await self._run(requester, text, shown, outcome, response_url)
         elapsed = time.monotonic() - started
         # Recorded before the answer goes out, so the trail is never behind what people saw.
         await self.s.audit.record(
@@ -83,11 +87,16 @@ class CommandService:
                 duration_ms=round(elapsed * 1000),
             )
         )
-        await self._deliver(response_url, message)
+        if message is not None:
+            if keep_original:  # an answer to a button must not replace the message it is on
+                message = {**message, "replace_original": False}
+            await self._deliver(response_url, message)
         self.s.metrics.commands.inc(command=outcome.name, outcome=outcome.label)
         self.s.metrics.command_seconds.observe(time.monotonic() - started, command=outcome.name)
 
-    async def _run(self, requester: Requester, text: str, shown: str, outcome: _Outcome) -> render.Message:
+    async def _run(
+        self, requester: Requester, text: str, shown: str, outcome: _Outcome, response_url: str
+    ) -> render.Message | None:
         try:
             access = await self.s.gate.access_for(requester, self.s.config.host_for_channel(requester.channel_id))
             inv = dispatch.parse(text, self.s.registry)
@@ -109,6 +118,10 @@ class CommandService:
                 gate=self.s.gate,
                 audit=self.s.audit,
                 registry=self.s.registry,
+                jobs=self.s.jobs,
+                hosts=self.s.hosts,
+                response_url=response_url,
+                targets=outcome.targets,
                 clock=self.s.clock,
             )
             output = await inv.command.handler(inv, ctx)
@@ -138,7 +151,11 @@ class CommandService:
             self.s.metrics.slack_errors.inc(method="response_url")
             log.exception("could not deliver a reply to Slack")
 
-    async def _answer(self, requester: Requester, shown: str, output: Output) -> render.Message:
+    async def _answer(self, requester: Requester, shown: str, output: Output) -> render.Message | None:
+        if output.silent:
+            return None
+        if not output.monospace:
+            return render.notice(render.escape(output.text))
         cfg = self.s.config.output
         as_file = not render.fits_inline(output.text, cfg.max_inline_chars)
         share_id = await self.s.shares.put(
@@ -172,6 +189,10 @@ class CommandService:
         return render.file_reply(
             reply, filename=output.filename, where="your DM with dockhand", preview_lines=cfg.preview_lines
         )
+
+    async def handle_cancel(self, clicker: Requester, job_id: str, response_url: str) -> None:
+        """The Cancel button: the same gate, checks and audit as typing `/docker jobs cancel ID`."""
+        await self.handle_command(clicker, f"jobs cancel {job_id}", response_url, keep_original=True)
 
     async def handle_share(self, clicker: Requester, share_id: str, response_url: str) -> None:
         try:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import docker
 import pytest
 import pytest_asyncio
+import redis.asyncio as aioredis
 
 from bot.config import Config, parse_config
 from bot.policy import yaml_with_lines
+from bot.queue import host_is_live
 from bot.server import Dockhand
 from bot.settings import Settings
 from tests.fakeslack import FakeSlack, SlackSender
@@ -84,6 +88,18 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
     await fake.stop()
 
 
+async def wait_for_worker(redis_url: str, host: str, timeout: float = 15.0) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        deadline = time.monotonic() + timeout
+        while not await host_is_live(client, host):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no live worker for host {host} after {timeout}s")
+            await asyncio.sleep(0.1)
+    finally:
+        await client.aclose()
+
+
 def bot_settings(fake: FakeSlack, redis_url: str, **overrides: str) -> Settings:
     env = {
         "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -100,8 +116,9 @@ def bot_settings(fake: FakeSlack, redis_url: str, **overrides: str) -> Settings:
 async def bot(
     fake_slack: FakeSlack, redis_server: RedisServer, docker_api: docker.APIClient
 ) -> AsyncIterator[Dockhand]:
-    app = Dockhand.build(bot_settings(fake_slack, redis_server.url), make_test_config())
+    app = Dockhand.build(bot_settings(fake_slack, redis_server.url), make_test_config(), embed_worker=True)
     port = await app.start("127.0.0.1", 0)
+    await wait_for_worker(redis_server.url, "local")
     app.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
     yield app
     await app.stop()

@@ -10,14 +10,16 @@ import pytest
 from bot.render import SHARE_ACTION
 from tests.fakeslack import FakeSlack, SlackSender
 from tests.helpers import all_text, button, code_blocks, docker_cli, first_code, output_text, run_command
-from tests.rig import TEST_IMAGE, TEST_LABEL, Containers
+from tests.rig import TEST_IMAGE, TEST_LABEL, Containers, free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+WEB_PORT = free_port()  # chosen per run: two test runs on one engine must not fight over a port
 
 
 @pytest.fixture(scope="module")
 def web(containers: Containers) -> str:
-    return containers.run("web", ["sleep", "3600"], ports={80: 18081, 443: None}, labels={"team": "payments"})
+    return containers.run("web", ["sleep", "3600"], ports={80: WEB_PORT, 443: None}, labels={"team": "payments"})
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +142,7 @@ async def test_top_port_and_stats(slack: SlackSender, fake_slack: FakeSlack, web
     reply = await run_command(slack, fake_slack, f"port {web}")
     assert output_text(reply) == docker_cli("port", web)
     reply = await run_command(slack, fake_slack, f"port {web} 80")
-    assert output_text(reply) == "127.0.0.1:18081"
+    assert output_text(reply) == f"127.0.0.1:{WEB_PORT}"
     reply = await run_command(slack, fake_slack, f"stats --no-stream {web}")
     header, row = output_text(reply).splitlines()
     assert header.split() == [
@@ -189,7 +191,8 @@ async def test_help(slack: SlackSender, fake_slack: FakeSlack) -> None:
         ("ps --foo", "unknown flag: --foo"),
         ("ps -x", "unknown shorthand flag: 'x' in -x"),
         ("logs -f web", "not available yet"),
-        ("restart web", "`docker restart` is not available in dockhand yet"),
+        ("export web", "`docker export` is not available in dockhand yet"),
+        ("restart dockhand-no-such-container", "No such container: dockhand-no-such-container"),
         (
             "logs dockhand-no-such-container",
             "Error response from daemon: No such container: dockhand-no-such-container",

@@ -127,9 +127,13 @@ class SlackSender:
         sign: bool = True,
         bad_signature: bool = False,
         extra_headers: dict[str, str] | None = None,
+        response_url: str | None = None,
     ) -> AckResult:
-        """POST a slash command; a non-empty 200 ack is shown in the fake like Slack shows it."""
-        response_url = self.fake.new_response_url("commands", channel=channel_id, user=user_id)
+        """POST a slash command; a non-empty 200 ack is shown in the fake like Slack shows it.
+
+        ``response_url`` re-sends an earlier invocation (as a retried delivery would).
+        """
+        response_url = response_url or self.fake.new_response_url("commands", channel=channel_id, user=user_id)
         fields = {
             "token": VERIFICATION_TOKEN,
             "team_id": self.team_id,

@@ -1,0 +1,76 @@
+"""One host's worker: the queue's Worker, the Docker handlers for that host, and its heartbeat info.
+
+`dockhand worker --host NAME` runs one next to each engine; `dockhand serve` embeds one for
+the default host unless told `--no-worker`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import redis.asyncio as aioredis
+
+from bot.config import Config
+from bot.hosts import DockerHosts
+from bot.jobs import engine_info, handlers_for
+from bot.queue import Worker
+
+log = logging.getLogger(__name__)
+
+INFO_EVERY = 10.0
+
+
+def redis_client(url: str) -> aioredis.Redis:
+    # Short timeouts: a Redis outage must turn into a clear message, not a stuck command.
+    return aioredis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0, retry_on_timeout=False)
+
+
+class HostWorker:
+    def __init__(
+        self,
+        config: Config,
+        host: str,
+        *,
+        redis_url: str,
+        docker_host_env: str | None = None,
+        heartbeat: float = 1.0,
+        claim_idle: float = 5.0,
+        concurrency: int = 4,
+    ) -> None:
+        self.hosts = DockerHosts(config, docker_host_env)
+        self.hosts.check(host)
+        self.host = host
+        self.redis = redis_client(redis_url)
+        self.docker = self.hosts.gateway(host)
+        self.worker = Worker(
+            self.redis,
+            host,
+            handlers_for(self.docker),
+            concurrency=concurrency,
+            heartbeat=heartbeat,
+            claim_idle=claim_idle,
+        )
+        self._info_task: asyncio.Task[None] | None = None
+
+    async def _refresh_info(self) -> None:
+        while True:
+            self.worker.info = await engine_info(self.docker)
+            await asyncio.sleep(INFO_EVERY)
+
+    async def run(self) -> None:
+        self._info_task = asyncio.create_task(self._refresh_info(), name=f"engine info {self.host}")
+        try:
+            await self.worker.run()
+        finally:
+            self._info_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._info_task
+
+    async def stop(self, drain_timeout: float = 30.0) -> None:
+        await self.worker.stop(drain_timeout)
+
+    async def close(self) -> None:
+        await self.hosts.close()
+        await self.redis.aclose()

@@ -1,0 +1,173 @@
+"""Commands that change things and take time: start, stop, restart, pull. Each becomes a job."""
+
+from __future__ import annotations
+
+from bot.cliparse import Flag, Kind
+from bot.context import HandlerContext
+from bot.errors import NotAvailableYet, ParseError
+from bot.jobdesk import JobRequest
+from bot.jobs import PULL_TIMEOUT, START_TIMEOUT, stop_timeout
+from bot.jobs_docker import pull_reference
+from bot.model import Invocation, Output
+from bot.policy import Target
+from bot.registry import command
+
+
+def _refuse_if_approval_needed(ctx: HandlerContext) -> None:
+    for decision in ctx.access.decisions:
+        if decision.approval is not None:
+            raise NotAvailableYet(
+                f"this needs approval ({decision.approval.name}), and approvals are not available yet"
+            )
+
+
+async def _queue(
+    inv: Invocation,
+    ctx: HandlerContext,
+    targets: list[Target],
+    *,
+    verb: str,
+    args: dict[str, object],
+    timeout: float,
+    idempotent: bool,
+) -> Output:
+    _refuse_if_approval_needed(ctx)
+    queued = []
+    for target in targets:
+        container = target.kind == "container"
+        ref = target.id or target.name
+        command = inv.text if len(targets) == 1 else f"{verb} {target.name}"
+        job, created = await ctx.jobs.submit(
+            JobRequest(
+                host=ctx.access.host,
+                verb=verb,
+                target=ref,
+                target_name=target.name,
+                command=command,
+                user_id=ctx.requester.user_id,
+                channel_id=ctx.requester.channel_id,
+                response_url=ctx.response_url,
+                args=args,
+                idempotent=idempotent,
+                timeout_seconds=timeout,
+                lock_key=f"container:{target.id}" if container and target.id else None,
+            )
+        )
+        queued.append((job, created))
+    if all(job.requester.thread_ts for job, _ in queued):
+        return Output("", silent=True)  # the status messages in the channel say everything
+    lines = [
+        f"job {job.id}: docker {job.args.get('command')} ({'queued' if created else 'already queued'})"
+        for job, created in queued
+    ]
+    lines.append("dockhand is not in this channel, so the outcome will be posted here, to you only.")
+    return Output("\n".join(lines), monospace=False)
+
+
+async def _container_job(
+    inv: Invocation, ctx: HandlerContext, verb: str, args: dict[str, object], timeout: float, idempotent: bool
+) -> Output:
+    await ctx.jobs.require_live(ctx.access.host)
+    missing = [t.name for t in ctx.targets if not t.id]
+    if missing:
+        raise ParseError("\n".join(f"Error response from daemon: No such container: {m}" for m in missing))
+    return await _queue(inv, ctx, list(ctx.targets), verb=verb, args=args, timeout=timeout, idempotent=idempotent)
+
+
+TIME_FLAG = Flag("time", "Seconds to wait before killing the container", Kind.INT, short="t", value_name="int")
+SIGNAL_FLAG = Flag(
+    "signal",
+    "Signal to send to the container",
+    Kind.STRING,
+    short="s",
+    value_name="string",
+    not_available="--signal is not offered yet",
+)
+
+
+@command(
+    "start",
+    aliases=("container start",),
+    usage="docker start [OPTIONS] CONTAINER [CONTAINER...]",
+    summary="Start one or more stopped containers",
+    min_args=1,
+    targets="container:all",
+    group="operate",
+    flags=[
+        Flag(
+            "attach",
+            "Attach STDOUT/STDERR and forward signals",
+            short="a",
+            not_available="attaching is not possible in chat; use `docker logs`",
+        ),
+        Flag("interactive", "Attach container's STDIN", short="i", not_available="attaching is not possible in chat"),
+    ],
+)
+async def start(inv: Invocation, ctx: HandlerContext) -> Output:
+    return await _container_job(inv, ctx, "start", {}, START_TIMEOUT, idempotent=True)
+
+
+@command(
+    "stop",
+    aliases=("container stop",),
+    usage="docker stop [OPTIONS] CONTAINER [CONTAINER...]",
+    summary="Stop one or more running containers",
+    min_args=1,
+    targets="container:all",
+    group="operate",
+    flags=[TIME_FLAG, SIGNAL_FLAG],
+)
+async def stop(inv: Invocation, ctx: HandlerContext) -> Output:
+    seconds = inv.opt("time")
+    return await _container_job(inv, ctx, "stop", {"time": seconds}, stop_timeout(seconds), idempotent=True)
+
+
+@command(
+    "restart",
+    aliases=("container restart",),
+    usage="docker restart [OPTIONS] CONTAINER [CONTAINER...]",
+    summary="Restart one or more containers",
+    min_args=1,
+    targets="container:all",
+    group="operate",
+    flags=[TIME_FLAG, SIGNAL_FLAG],
+)
+async def restart(inv: Invocation, ctx: HandlerContext) -> Output:
+    seconds = inv.opt("time")
+    # Not idempotent: a second restart after a worker died mid-way is a second outage.
+    return await _container_job(
+        inv, ctx, "restart", {"time": seconds}, stop_timeout(seconds) + START_TIMEOUT, idempotent=False
+    )
+
+
+@command(
+    "pull",
+    aliases=("image pull",),
+    usage="docker pull [OPTIONS] NAME[:TAG|@DIGEST]",
+    summary="Download an image from a registry",
+    min_args=1,
+    max_args=1,
+    targets="image:first",
+    group="admin",
+    flags=[
+        Flag(
+            "all-tags",
+            "Download all tagged images in the repository",
+            short="a",
+            not_available="pulling every tag is not offered; name one tag",
+        ),
+        Flag(
+            "platform",
+            "Set platform if server is multi-platform capable",
+            Kind.STRING,
+            value_name="string",
+            not_available="--platform is not offered yet",
+        ),
+        Flag("quiet", "Suppress verbose output", short="q"),
+    ],
+)
+async def pull(inv: Invocation, ctx: HandlerContext) -> Output:
+    ref = inv.args[0]
+    pull_reference(ref)  # docker's own validation and wording for a bad reference
+    target = Target(kind="image", name=ref, image=ref)
+    return await _queue(inv, ctx, [target], verb="pull", args={"reference": ref}, timeout=PULL_TIMEOUT, idempotent=True)

@@ -1,0 +1,124 @@
+"""End to end: long operations become jobs run by the host's worker, shown in one status message."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import docker
+import pytest
+
+from bot.render import CANCEL_ACTION
+from tests.fakeslack import Call, FakeSlack, SlackSender
+from tests.helpers import all_text, output_text, run_command
+from tests.rig import Containers
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def _text(call: Call) -> str:
+    return all_text({"text": call.args.get("text", ""), "blocks": call.args.get("blocks") or []})
+
+
+async def _final_status(fake: FakeSlack, ts: str, timeout: float = 30.0) -> Call:
+    """The chat.update that put the job's status message in a finished state."""
+    return await fake.wait_for_call(
+        "chat.update",
+        lambda c: (
+            c.args.get("ts") == ts and any(w in _text(c) for w in ("succeeded", "failed", "cancelled", "interrupted"))
+        ),
+        timeout=timeout,
+    )
+
+
+async def _submit(slack: SlackSender, fake: FakeSlack, text: str, user: str = "U_ALICE") -> tuple[str, Any]:
+    since = len(fake.calls)
+    ack = await slack.command(text, user_id=user)
+    assert ack.status == 200 and ack.elapsed < 3.0
+    posted = await fake.wait_for_call(
+        "chat.postMessage", lambda c: text.split()[0] in _text(c), timeout=10, since=since
+    )
+    assert posted.response and posted.response.get("ok"), posted.response
+    return str(posted.response["ts"]), posted
+
+
+async def test_restart_runs_as_a_job_with_one_status_message(
+    slack: SlackSender, fake_slack: FakeSlack, containers: Containers, docker_api: docker.APIClient
+) -> None:
+    name = containers.run("job-web", ["sleep", "3600"])
+    before = docker_api.inspect_container(name)["State"]["StartedAt"]
+    ts, posted = await _submit(slack, fake_slack, f"restart -t 1 {name}")
+    assert "queued" in _text(posted) and posted.args["channel"] == "C_GENERAL"
+    final = await _final_status(fake_slack, ts)
+    text = _text(final)
+    assert "succeeded" in text and f"{name}: restarted" in text
+    assert CANCEL_ACTION not in str(final.args.get("blocks"))
+    assert docker_api.inspect_container(name)["State"]["StartedAt"] != before
+    # Every edit went to the same message: one status message per job.
+    edits = [c for c in fake_slack.calls if c.method == "chat.update" and c.args.get("channel") == "C_GENERAL"]
+    assert {c.args["ts"] for c in edits if name in _text(c)} == {ts}
+
+
+async def test_stop_start_and_docker_wording(
+    slack: SlackSender, fake_slack: FakeSlack, containers: Containers, docker_api: docker.APIClient
+) -> None:
+    name = containers.run("job-stop", ["sleep", "3600"])
+    ts, _ = await _submit(slack, fake_slack, f"stop -t 1 {name}")
+    assert "stopped (exit code 137)" in _text(await _final_status(fake_slack, ts))
+    assert docker_api.inspect_container(name)["State"]["Running"] is False
+    ts, _ = await _submit(slack, fake_slack, f"stop {name}")
+    assert "already stopped" in _text(await _final_status(fake_slack, ts))
+    ts, _ = await _submit(slack, fake_slack, f"container start {name}")
+    assert "started" in _text(await _final_status(fake_slack, ts))
+    assert docker_api.inspect_container(name)["State"]["Running"] is True
+
+
+async def test_a_retried_request_makes_no_second_job(
+    slack: SlackSender, fake_slack: FakeSlack, containers: Containers, redis_server: Any
+) -> None:
+    name = containers.run("job-idem", ["sleep", "3600"])
+    since = len(fake_slack.calls)
+    first = await slack.command(f"restart -t 1 {name}")
+    await fake_slack.wait_for_call("chat.postMessage", lambda c: name in _text(c), since=since)
+    again = await slack.command(f"restart -t 1 {name}", response_url=first.response_url)
+    assert again.status == 200
+    await asyncio.sleep(1.0)
+    posts = [c for c in fake_slack.calls[since:] if c.method == "chat.postMessage" and name in _text(c)]
+    assert len(posts) == 1
+
+
+async def test_jobs_on_one_container_run_one_after_the_other_and_cancel(
+    slack: SlackSender, fake_slack: FakeSlack, containers: Containers
+) -> None:
+    name = containers.run("job-lock", ["sleep", "3600"])  # sleep ignores SIGTERM: stop takes -t seconds
+    ts1, _ = await _submit(slack, fake_slack, f"stop -t 3 {name}")
+    ts2, _ = await _submit(slack, fake_slack, f"start {name}")
+    waiting = await fake_slack.wait_for_call(
+        "chat.update", lambda c: c.args.get("ts") == ts2 and "waiting behind job" in _text(c), timeout=10
+    )
+    assert "<@U_ALICE>" in _text(waiting)
+    # Cancel the waiting one with its button; the first one finishes undisturbed.
+    message = {"blocks": waiting.args["blocks"], "ts": ts2, "channel": "C_GENERAL"}
+    ack = await slack.click(message, CANCEL_ACTION, user_id="U_ALICE", channel_id="C_GENERAL", message_ts=ts2)
+    assert ack.status == 200
+    assert "cancelled by <@U_ALICE>" in _text(await _final_status(fake_slack, ts2))
+    assert "stopped" in _text(await _final_status(fake_slack, ts1))
+
+
+async def test_jobs_need_the_verb_and_list_and_hosts(
+    slack: SlackSender, fake_slack: FakeSlack, containers: Containers
+) -> None:
+    name = containers.run("job-perm", ["sleep", "3600"], labels={"team": "payments"})
+    reply = await run_command(slack, fake_slack, f"restart {name}", user_id="U_BOB")
+    assert "Not allowed" in all_text(reply)
+    ts, _ = await _submit(slack, fake_slack, f"restart -t 0 {name}")
+    await _final_status(fake_slack, ts)
+    reply = await run_command(slack, fake_slack, "jobs")
+    assert output_text(reply).startswith("JOB ID")
+    assert f"docker restart -t 0 {name}" in output_text(reply)
+    reply = await run_command(slack, fake_slack, "hosts")
+    table = output_text(reply)
+    assert table.startswith("HOST") and "local (default)" in table and "elsewhere" in table
+    assert "no live worker" in table.split("elsewhere", 1)[1]
+    reply = await run_command(slack, fake_slack, f"-H elsewhere restart {name}")
+    assert "no live worker" in all_text(reply) or "Cannot connect" in all_text(reply)
