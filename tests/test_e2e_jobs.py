@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import docker
@@ -11,7 +12,7 @@ import pytest
 from bot.render import CANCEL_ACTION
 from tests.fakeslack import Call, FakeSlack, SlackSender
 from tests.helpers import all_text, output_text, run_command
-from tests.rig import Containers
+from tests.rig import Containers, LocalRegistry
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -122,3 +123,31 @@ async def test_jobs_need_the_verb_and_list_and_hosts(
     assert "no live worker" in table.split("elsewhere", 1)[1]
     reply = await run_command(slack, fake_slack, f"-H elsewhere restart {name}")
     assert "no live worker" in all_text(reply) or "Cannot connect" in all_text(reply)
+
+
+@pytest.fixture(scope="module")
+def registry(docker_api: docker.APIClient) -> Iterator[LocalRegistry]:
+    with LocalRegistry.start() as reg:
+        try:
+            reg.push_big_image(docker_api, "dockhand-test/e2e-big", "v1")
+            yield reg
+        finally:
+            reg.remove_local_images(docker_api)
+
+
+async def test_pull_shows_progress_and_docker_s_result(
+    slack: SlackSender, fake_slack: FakeSlack, registry: LocalRegistry, docker_api: docker.APIClient
+) -> None:
+    ref = f"{registry.address}/dockhand-test/e2e-big:v1"
+    ts, _ = await _submit(slack, fake_slack, f"pull {ref}")
+    final = _text(await _final_status(fake_slack, ts, timeout=60))
+    assert "succeeded" in final
+    assert f"Status: Downloaded newer image for {ref}" in final
+    assert docker_api.inspect_image(ref)["Id"].startswith("sha256:")
+    # A second pull says what docker says.
+    ts, _ = await _submit(slack, fake_slack, f"image pull {ref}")
+    assert f"Status: Image is up to date for {ref}" in _text(await _final_status(fake_slack, ts, timeout=60))
+    ts, _ = await _submit(slack, fake_slack, f"pull {registry.address}/dockhand-test/nope:v9")
+    failed = _text(await _final_status(fake_slack, ts, timeout=30))
+    # The engine's own 404 wording, as the CLI prints it.
+    assert "failed" in failed and "Error response from daemon" in failed and "not found" in failed
