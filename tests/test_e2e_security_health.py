@@ -14,10 +14,10 @@ import pytest
 import pytest_asyncio
 
 from bot.server import Dockhand
-from tests.conftest import SIGNING_SECRET, bot_settings, make_test_config
+from tests.conftest import SIGNING_SECRET, bot_settings, make_test_config, wait_for_worker
 from tests.fakeslack import FakeSlack, SlackSender
 from tests.helpers import all_text, output_text, run_command
-from tests.rig import RedisServer
+from tests.rig import Containers, RedisServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -94,7 +94,7 @@ async def fragile_bot(
     proxy = DockerSocketProxy(target)
     own_redis = RedisServer.start()
     settings = bot_settings(fake_slack, own_redis.url, DOCKER_HOST="unix://" + proxy.path)
-    app = Dockhand.build(settings, make_test_config())
+    app = Dockhand.build(settings, make_test_config(), embed_worker=True)
     port = await app.start("127.0.0.1", 0)
     fake_slack.reset()
     sender = SlackSender(fake_slack, f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)
@@ -149,3 +149,27 @@ async def test_redis_down_then_back(
     assert status == 200, body
     reply = await run_command(sender, fake_slack, "version")
     assert "cannot reach Redis" not in all_text(reply)
+
+
+async def test_jobs_while_redis_is_down_and_after(
+    fragile_bot: tuple[Dockhand, SlackSender, DockerSocketProxy, RedisServer],
+    fake_slack: FakeSlack,
+    containers: Containers,
+) -> None:
+    _app, sender, proxy, own_redis = fragile_bot
+    await proxy.up()
+    name = containers.run("fragile-job", ["sleep", "3600"])
+    own_redis.stop()
+    reply = await run_command(sender, fake_slack, f"restart -t 0 {name}")
+    assert "cannot reach Redis" in all_text(reply), all_text(reply)
+    restarted = RedisServer.start(own_redis.port)
+    own_redis.process, own_redis.workdir = restarted.process, restarted.workdir
+    # The embedded worker comes back by itself (no restart) and takes work again.
+    await wait_for_worker(own_redis.url, "local", timeout=30)
+    since = len(fake_slack.calls)
+    await sender.command(f"restart -t 0 {name}")
+    post = await fake_slack.wait_for_call("chat.postMessage", lambda c: name in str(c.args), since=since)
+    ts = str(post.response["ts"])
+    await fake_slack.wait_for_call(
+        "chat.update", lambda c: c.args.get("ts") == ts and "succeeded" in str(c.args), timeout=30
+    )
