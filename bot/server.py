@@ -27,6 +27,7 @@ from bot.hosts import DockerHosts
 from bot.jobdesk import JobDesk
 from bot.metrics import Metrics
 from bot.queue import JobQueue
+from bot.redisconn import redis_client
 from bot.registry import Registry
 from bot.service import CommandService, Services
 from bot.settings import Settings
@@ -49,11 +50,6 @@ HANDLER_MODULES = (
 
 def build_registry() -> Registry:
     return Registry.from_modules(HANDLER_MODULES)
-
-
-def redis_client(url: str) -> aioredis.Redis:
-    # Short timeouts: a Redis outage must turn into a clear message, not a stuck command.
-    return aioredis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0, retry_on_timeout=False)
 
 
 @dataclass

@@ -10,21 +10,15 @@ import asyncio
 import contextlib
 import logging
 
-import redis.asyncio as aioredis
-
 from bot.config import Config
 from bot.hosts import DockerHosts
 from bot.jobs import engine_info, handlers_for
 from bot.queue import Worker
+from bot.redisconn import redis_client
 
 log = logging.getLogger(__name__)
 
 INFO_EVERY = 10.0
-
-
-def redis_client(url: str) -> aioredis.Redis:
-    # Short timeouts: a Redis outage must turn into a clear message, not a stuck command.
-    return aioredis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0, retry_on_timeout=False)
 
 
 class HostWorker:
