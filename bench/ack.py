@@ -139,7 +139,12 @@ async def main_async(n: int, c: int, n_containers: int) -> None:
         for i in range(n_containers):
             made.run(f"bench-{i}", ["sleep", "3600"])
         bot_port, floor_port = free_port(), free_port()
-        procs.append(spawn([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(bot_port)], env))
+        procs.append(
+            spawn(
+                [sys.executable, "-m", "bot", "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(bot_port)],
+                env,
+            )
+        )
         procs.append(spawn([sys.executable, "-m", "bench.floor_app", str(floor_port)], env))
         floor = await measure("floor", f"http://127.0.0.1:{floor_port}/slack/events", fake, n, c, False)
         bot = await measure("dockhand", f"http://127.0.0.1:{bot_port}/slack/events", fake, n, c, True)
