@@ -31,6 +31,7 @@ class HandlerContext:
     hosts: DockerHosts
     response_url: str = ""
     targets: list[Target] = field(default_factory=list)  # what the gate resolved and allowed
+    job_ids: list[str] = field(default_factory=list)  # jobs this command queued, for the audit trail
     clock: Callable[[], float] = field(default=time.time)
 
     def now(self) -> float:

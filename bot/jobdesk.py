@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from slack_sdk.errors import SlackApiError
 
 from bot import render
+from bot.audit import AuditLog, AuditRecord
 from bot.errors import ServiceUnavailable
 from bot.queue import Job, JobQueue, JobStatus, Requester, host_is_live, job_id_for
 from bot.slack_out import SlackOut, slack_error_code
@@ -48,8 +49,14 @@ class JobRequest:
 
 class JobDesk:
     def __init__(
-        self, queue: JobQueue, redis: aioredis.Redis, slack: SlackOut, clock: Callable[[], float] = time.time
+        self,
+        queue: JobQueue,
+        redis: aioredis.Redis,
+        slack: SlackOut,
+        audit: AuditLog | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.audit = audit
         self.queue = queue
         self.redis = redis
         self.slack = slack
@@ -141,6 +148,8 @@ class JobDesk:
                         shown = state
                         last_sent = time.monotonic()
                         await self.show(latest)
+                    if latest.finished:
+                        await self._audit_outcome(latest)
                     else:
                         pending = asyncio.create_task(flush_later(latest, wait))
         except asyncio.CancelledError:
@@ -150,6 +159,30 @@ class JobDesk:
         finally:
             if pending is not None:
                 pending.cancel()
+
+    async def _audit_outcome(self, job: Job) -> None:
+        """A second audit record when a job ends: the command's record says it was queued."""
+        if self.audit is None:
+            return
+        took = (job.finished_at or 0) - (job.started_at or job.finished_at or 0)
+        await self.audit.record(
+            AuditRecord(
+                time=self.clock(),
+                user_id=job.requester.user_id,
+                user_name="",
+                channel_id=job.requester.channel_id,
+                command=str(job.args.get("command", job.verb)),
+                host=job.host,
+                target=f"{'image' if job.verb == 'pull' else 'container'} {job.args.get('target_name', job.target)}",
+                decision="allow",
+                rule=f"job finished (cancelled by {job.cancel_requested_by})"
+                if job.cancel_requested_by
+                else "job finished",
+                outcome=f"job {job.status}",
+                duration_ms=round(took * 1000),
+                job_id=job.id,
+            )
+        )
 
     async def show(self, job: Job) -> None:
         position = await self.queue.position(job) if job.status is JobStatus.QUEUED else 0

@@ -97,7 +97,7 @@ class Dockhand:
             metrics=metrics,
             gate=gate,
             audit=audit,
-            jobs=JobDesk(JobQueue(work_redis), work_redis, slack),
+            jobs=JobDesk(JobQueue(work_redis), work_redis, slack, audit),
         )
         bolt = build_bolt_app(
             client=client,

@@ -53,6 +53,7 @@ class _Outcome:
     decision: str = "-"
     rule: str = ""
     host: str = ""
+    job_ids: list[str] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
 
 
@@ -85,6 +86,7 @@ class CommandService:
                 rule=outcome.rule,
                 outcome=outcome.label,
                 duration_ms=round(elapsed * 1000),
+                job_id=",".join(outcome.job_ids),
             )
         )
         if message is not None:
@@ -122,6 +124,7 @@ class CommandService:
                 hosts=self.s.hosts,
                 response_url=response_url,
                 targets=outcome.targets,
+                job_ids=outcome.job_ids,
                 clock=self.s.clock,
             )
             output = await inv.command.handler(inv, ctx)

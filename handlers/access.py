@@ -110,7 +110,7 @@ async def audit(inv: Invocation, ctx: HandlerContext) -> Output:
     if inv.opt("verb") and verb is None:
         raise ParseError(f"unknown verb {inv.opt('verb')!r}")
     records = await ctx.audit.query(since=since)
-    rows = [["TIME", "USER", "CHANNEL", "COMMAND", "TARGET", "DECISION", "RULE", "OUTCOME"]]
+    rows = [["TIME", "USER", "CHANNEL", "COMMAND", "TARGET", "DECISION", "RULE", "OUTCOME", "JOB"]]
     for r in records:
         if (user_id and r.user_id != user_id) or (user_name and r.user_name != user_name):
             continue
@@ -122,7 +122,9 @@ async def audit(inv: Invocation, ctx: HandlerContext) -> Output:
             continue
         when = datetime.fromtimestamp(r.time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         who = f"{r.user_id} ({r.user_name})" if r.user_name else r.user_id
-        rows.append([when, who, r.channel_id, r.command, r.target or "-", r.decision, r.rule or "-", r.outcome])
+        rows.append(
+            [when, who, r.channel_id, r.command, r.target or "-", r.decision, r.rule or "-", r.outcome, r.job_id or "-"]
+        )
     if len(rows) == 1:
         return Output("no audit records match", filename="audit.txt")
     return Output(format_table(rows), filename="audit.txt")

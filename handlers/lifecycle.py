@@ -54,6 +54,7 @@ async def _queue(
             )
         )
         queued.append((job, created))
+        ctx.job_ids.append(job.id)
     if all(job.requester.thread_ts for job, _ in queued):
         return Output("", silent=True)  # the status messages in the channel say everything
     lines = [

@@ -151,3 +151,17 @@ async def test_pull_shows_progress_and_docker_s_result(
     failed = _text(await _final_status(fake_slack, ts, timeout=30))
     # The engine's own 404 wording, as the CLI prints it.
     assert "failed" in failed and "Error response from daemon" in failed and "not found" in failed
+
+
+async def test_jobs_are_audited_with_their_id_and_outcome(
+    slack: SlackSender, fake_slack: FakeSlack, containers: Containers
+) -> None:
+    name = containers.run("job-audit", ["sleep", "3600"])
+    ts, _ = await _submit(slack, fake_slack, f"restart -t 0 {name}")
+    await _final_status(fake_slack, ts)
+    await asyncio.sleep(0.3)
+    reply = await run_command(slack, fake_slack, f"audit {name}", user_id="U_ALICE")
+    table = output_text(reply)
+    assert "job succeeded" in table and f"restart -t 0 {name}" in table
+    job_ids = {line.split()[-1] for line in table.splitlines()[1:] if name in line}
+    assert len(job_ids) == 1 and next(iter(job_ids)).startswith("j-")
