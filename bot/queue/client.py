@@ -7,6 +7,7 @@ import builtins
 import contextlib
 import dataclasses
 import json
+import math
 import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
@@ -130,15 +131,33 @@ class JobQueue:
         drops messages while a connection is down, so every ``refresh`` seconds without an
         event the job is read again.  Use ``contextlib.aclosing`` when leaving early.
         """
+        async with contextlib.aclosing(self._follow(job_id, refresh=refresh, deadline=math.inf)) as updates:
+            async for job in updates:
+                yield job
+
+    async def wait(self, job_id: str, *, timeout: float, refresh: float = 5.0) -> Job:
+        """The job once finished; TimeoutError after ``timeout`` seconds."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with contextlib.aclosing(self._follow(job_id, refresh=refresh, deadline=deadline)) as updates:
+            async for job in updates:
+                if job.finished:
+                    return job
+        raise TimeoutError(f"job {job_id} did not finish within {timeout:g} s")
+
+    async def _follow(self, job_id: str, *, refresh: float, deadline: float) -> AsyncGenerator[Job, None]:
+        """watch() until ``deadline`` (loop time).  The deadline is checked, not left to a
+        cancellation: one can be lost inside redis-py on Python 3.11 (see worker._cancel_all)."""
+        loop = asyncio.get_running_loop()
         pubsub = self.redis.pubsub()
         try:
             with reaching(self.redis):
                 await pubsub.subscribe(keys.events(job_id))
             job = await self.require(job_id)
             yield job
-            while not job.finished:
+            while not job.finished and loop.time() < deadline:
+                wait = min(refresh, deadline - loop.time())
                 with reaching(self.redis):
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=refresh)
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
                 newer = Job.from_fields(json.loads(message["data"])) if message else await self.require(job_id)
                 if newer.version > job.version:
                     job = newer
@@ -146,14 +165,6 @@ class JobQueue:
         finally:
             with contextlib.suppress(*REDIS_DOWN):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
-
-    async def wait(self, job_id: str, *, timeout: float) -> Job:
-        """The job once finished; TimeoutError after ``timeout`` seconds."""
-        async with asyncio.timeout(timeout), contextlib.aclosing(self.watch(job_id)) as events:
-            async for job in events:
-                if job.finished:
-                    return job
-        raise JobNotFound(job_id)  # unreachable: watch only stops on a finished job
 
 
 async def live_workers(redis: aioredis.Redis, host: str) -> list[WorkerInfo]:

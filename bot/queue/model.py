@@ -128,11 +128,6 @@ def text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def pairs(flat: list[Any]) -> dict[str, str]:
-    """A flat [field, value, ...] reply (HGETALL from Lua) as a dict."""
-    return {text(flat[i]): text(flat[i + 1]) for i in range(0, len(flat), 2)}
-
-
 def check_new(job: Job) -> None:
     """Refuse what cannot be stored safely; a programming error, hence ValueError."""
     if not keys.valid_name(job.id):

@@ -27,7 +27,7 @@ import secrets
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -113,6 +113,9 @@ class Worker:
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
         self._slot_free = asyncio.Event()
+        self._beat_stop = asyncio.Event()
+        self._reading: asyncio.Future[list[tuple[str, str]]] | None = None
+        self._main: asyncio.Task[None] | None = None
         self._running = False
         self._drain_timeout = 30.0
         self._group_ready = False
@@ -138,8 +141,8 @@ class Worker:
             await self._serve()
             await self._drain()
         finally:
-            beat.cancel()
-            await asyncio.gather(beat, return_exceptions=True)
+            self._beat_stop.set()  # the loop also checks this: a cancel alone can be lost (see _cancel_all)
+            await _cancel_all({beat})
             await self._abandon_leftovers()
             await self._deregister()
             self._stopped.set()
@@ -148,6 +151,8 @@ class Worker:
         """Stop claiming; running jobs get ``drain_timeout`` s to finish, then are cancelled and handed back."""
         self._drain_timeout = drain_timeout
         self._stopping.set()
+        if self._reading is not None:  # a blocking read must not delay the stop by poll_block
+            self._reading.cancel()
         if self._running:
             await self._stopped.wait()
 
@@ -157,7 +162,8 @@ class Worker:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop(self._drain_timeout)
-        await self._main
+        if self._main is not None:
+            await self._main
 
     # ---- the loop: poll, claim, run, finish ------------------------------------------------
 
@@ -207,19 +213,59 @@ class Worker:
             )
         self._reclaim_cursor = text(reply[0])
         for msg_id, fields in reply[1]:
-            if fields:  # None for an entry trimmed from the stream (Redis 6.2)
-                self._spawn(text(msg_id), text(fields.get(b"job", fields.get("job", ""))))
+            if not fields:  # None for an entry trimmed from the stream (Redis 6.2)
+                continue
+            job_id = text(fields.get(b"job", fields.get("job", "")))
+            held = self._runs.get(job_id)
+            if held is not None:  # our own message, reclaimed by us after a late heartbeat: keep running it
+                held.msg_id = text(msg_id)
+            else:
+                self._spawn(Run(job_id, text(msg_id)))
 
     async def _poll(self) -> None:
         free = self.concurrency - len(self._runs)
         if free <= 0:
             self._slot_free.clear()
+            # Wake for a free slot, or in time for the next reclaim round.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._slot_free.wait(), self.claim_idle / 4)
+                async with asyncio.timeout(self.claim_idle / 4):
+                    await self._slot_free.wait()
             return
-        reply = await self._unless_stopping(self._read(free))
-        for msg_id, job_id in reply or []:
-            self._spawn(msg_id, job_id)
+        # Under load one script reads and claims a batch; only an empty stream makes us block.
+        if await self._fetch(free):
+            return
+        # A task of its own so that stop() can cut a blocked XREADGROUP short (see stop()).
+        self._reading = asyncio.ensure_future(self._read(free))
+        try:
+            await asyncio.wait({self._reading})
+        finally:
+            reading, self._reading = self._reading, None
+            if not reading.done():  # run() itself is being cancelled
+                reading.cancel()
+        # stop() cancelled it, or its cancel was lost and it read anyway: either way, what it
+        # took is handed back at the end (_handback_untracked), not started.
+        if reading.cancelled() or self._stopping.is_set():
+            return
+        for msg_id, job_id in reading.result():
+            self._spawn(Run(job_id, msg_id))
+
+    async def _fetch(self, count: int) -> bool:
+        with reaching(self.redis):
+            fetched = await self._scripts.fetch(
+                self.host,
+                worker=self.worker_id,
+                now=self.clock(),
+                lock_ttl_ms=self._lock_ttl_ms,
+                max_attempts=self.max_attempts,
+                run_ids=[secrets.token_hex(8) for _ in range(count)],
+            )
+        for item in fetched:
+            run = Run(item.job_id, item.msg_id, run_id=item.run_id, claimed=True)
+            if item.step.kind in ("started", "wait"):
+                self._spawn(run, item.step)
+            else:
+                self._let_go(run, item.step)
+        return bool(fetched)
 
     async def _read(self, count: int) -> list[tuple[str, str]]:
         reply: Any
@@ -235,14 +281,10 @@ class Worker:
                     out.append((text(msg_id), text(fields.get(b"job", fields.get("job", "")))))
         return out
 
-    def _spawn(self, msg_id: str, job_id: str) -> None:
-        held = self._runs.get(job_id)
-        if held is not None:  # our own message, reclaimed by us after a late heartbeat: keep running it
-            held.msg_id = msg_id
-            return
-        run = Run(job_id, msg_id)
-        self._runs[job_id] = run
-        run.task = asyncio.create_task(self._process(run), name=f"job {job_id}")
+    def _spawn(self, run: Run, step: Step | None = None) -> None:
+        """Hold the job in a task of its own; ``step``: the claim already made by the fetch script."""
+        self._runs[run.job_id] = run
+        run.task = asyncio.create_task(self._process(run, step), name=f"job {run.job_id}")
         run.task.add_done_callback(lambda _task: self._release(run))
 
     def _release(self, run: Run) -> None:
@@ -250,11 +292,12 @@ class Worker:
             del self._runs[run.job_id]
         self._slot_free.set()
 
-    async def _process(self, run: Run) -> None:
+    async def _process(self, run: Run, step: Step | None) -> None:
         """One job: claim, wait for its lock, run, finish.  Nothing may escape: it would be lost in a task."""
         try:
-            step = await self._persist(lambda: self._claim(run), while_serving=True)
-            run.claimed = True
+            if step is None:
+                step = await self._persist(lambda: self._claim(run), while_serving=True)
+                run.claimed = True
             step = await self._wait_for_lock(run, step)
             if step.kind != "started" or step.fields is None:
                 self._let_go(run, step)
@@ -302,14 +345,19 @@ class Worker:
         return step
 
     async def _report_waiting(self, run: Run) -> None:
-        with reaching(self.redis):
-            verb, requester = await self.redis.hmget(keys.job(run.blocker), ["verb", "requester"])
-            progress = {
-                "waiting_for": run.blocker,
-                "waiting_for_verb": json.loads(verb) if verb else "",
-                "waiting_for_user": json.loads(requester)["user_id"] if requester else "",
-            }
-            await self._scripts.waiting(run.job_id, worker=self.worker_id, progress=progress)
+        """Say what the job waits behind; cosmetic, so an outage only costs the report."""
+        try:
+            with reaching(self.redis):
+                verb, requester = await self.redis.hmget(keys.job(run.blocker), ["verb", "requester"])
+                progress = {
+                    "waiting_for": run.blocker,
+                    "waiting_for_verb": json.loads(verb) if verb else "",
+                    "waiting_for_user": json.loads(requester)["user_id"] if requester else "",
+                }
+                await self._scripts.waiting(run.job_id, worker=self.worker_id, progress=progress)
+        except QueueUnavailable as err:
+            run.blocker = ""  # report again on the next round
+            log.warning("job %s: could not report what it waits for: %s", run.job_id, err)
 
     def _let_go(self, run: Run, step: Step) -> None:
         if step.kind in ("interrupted", "failed") and step.fields:
@@ -325,16 +373,33 @@ class Worker:
         ctx = JobContext(job, run.cancelled, lambda fields: self._report_progress(run, fields))
         run.handler = asyncio.create_task(_call(handler, ctx), name=f"handler {job.id}")
         try:
-            done, _ = await asyncio.wait({run.handler}, timeout=job.timeout_seconds)
-            if not done:
-                run.interrupt("timeout")
-            if not run.handler.done():
-                await asyncio.wait({run.handler}, timeout=self.cancel_grace)
+            await self._await_handler(run, run.handler, job.timeout_seconds)
         except asyncio.CancelledError:  # the worker itself is being torn down
             run.handler.cancel()
             self._strays.add(run.handler)
             raise
         return self._outcome(run, run.handler)
+
+    async def _await_handler(self, run: Run, task: asyncio.Task[str], timeout: float) -> None:
+        """Until the handler ends, or has had ``cancel_grace`` seconds to end after being cut short.
+
+        Rechecks every second rather than trusting the cancel to end the task: a handler that
+        loses or ignores a cancellation must not hold its job until the job's timeout.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        give_up_at: float | None = None
+        while not task.done():
+            now = loop.time()
+            if now >= deadline:
+                run.interrupt("timeout")
+            if run.stop_reason:
+                give_up_at = now + self.cancel_grace if give_up_at is None else give_up_at
+                if now >= give_up_at:
+                    return
+                await asyncio.wait({task}, timeout=give_up_at - now)
+            else:
+                await asyncio.wait({task}, timeout=min(deadline - now, 1.0))
 
     def _outcome(self, run: Run, task: asyncio.Task[str]) -> Outcome:
         job = run.job
@@ -415,7 +480,7 @@ class Worker:
     # ---- heartbeat -------------------------------------------------------------------------
 
     async def _heartbeat_loop(self) -> None:
-        while True:
+        while not self._beat_stop.is_set():
             try:
                 self._apply(await self._beat())
                 self._note_recovered()  # the beat is the one regular round trip: it decides "back"
@@ -423,7 +488,9 @@ class Worker:
                 self._note_outage(err)
             except RedisError as err:
                 log.warning("worker %s: heartbeat refused (%s)", self.worker_id, err)
-            await asyncio.sleep(self.heartbeat)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.heartbeat):
+                    await self._beat_stop.wait()
 
     async def _beat(self) -> list[tuple[Run, str]]:
         runs = [run for run in self._runs.values() if run.claimed]
@@ -559,19 +626,10 @@ class Worker:
         if self._stopping.is_set():
             return False
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
             return False
         return True
-
-    async def _unless_stopping(self, call: Coroutine[Any, Any, T]) -> T | None:
-        """Await ``call`` unless stop() comes first (a blocking XREADGROUP must not delay a stop)."""
-        task = asyncio.ensure_future(call)
-        stop = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            await _cancel_all({t for t in (task, stop) if not t.done()})
-        return None if task.cancelled() else task.result()
 
     def _note_outage(self, err: QueueUnavailable) -> None:
         if not self._redis_down:
@@ -592,11 +650,23 @@ async def _call(handler: Handler, ctx: JobContext) -> str:
     return await handler(ctx)
 
 
-async def _cancel_all(tasks: set[asyncio.Task[Any]] | set[asyncio.Future[Any]]) -> None:
+async def _cancel_all(tasks: set[asyncio.Task[Any]], *, grace: float = 5.0) -> None:
+    """Cancel ``tasks`` and wait for them, for ``grace`` seconds at most.
+
+    Cancels again every 0.1 s: Python 3.11's asyncio.wait_for, which redis-py uses to send
+    every command, drops a cancellation that arrives as the send completes (gh-86296).
+    """
+    pending = {task for task in tasks if not task.done()}
+    deadline = asyncio.get_running_loop().time() + grace
+    while pending and asyncio.get_running_loop().time() < deadline:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.1)
+    if pending:
+        log.warning("%d task(s) ignored cancellation: %s", len(pending), [t.get_name() for t in pending])
     for task in tasks:
-        task.cancel()
-    if tasks:
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: an error here was logged where it happened
 
 
 async def run_worker_until_signal(
