@@ -131,7 +131,60 @@ async def enqueue_rate(redis: aioredis.Redis, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-async def main_async(n: int, paced: int, concurrency: int) -> None:
+async def restarts(url: str, n_workers: int, n: int, containers: list[str]) -> tuple[float, list[float]]:
+    """Real `restart -t 0` jobs of small busybox containers, spread over the containers
+    (each container's jobs serialise on its lock), with in-process workers and the real handlers."""
+    from bot.docker_gateway import DockerGateway
+    from bot.jobs import handlers_for
+
+    host = f"bench-r{n_workers}-{uuid.uuid4().hex[:6]}"
+    gateway = DockerGateway(os.environ.get("DOCKER_HOST"))
+    clients = [aioredis.Redis.from_url(url, socket_timeout=2.0) for _ in range(n_workers + 1)]
+    workers = [Worker(c, host, handlers_for(gateway), concurrency=4) for c in clients[1:]]
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    queue = JobQueue(clients[0])
+    try:
+        await until_live(clients[0], host, n_workers)
+        jobs = [
+            Job(
+                id=f"r-{uuid.uuid4().hex[:16]}",
+                host=host,
+                verb="restart",
+                requester=REQUESTER,
+                target=containers[i % len(containers)],
+                args={"time": 0},
+                timeout_seconds=60,
+                lock_key=f"container:{containers[i % len(containers)]}",
+            )
+            for i in range(n)
+        ]
+        for job in jobs:
+            await queue.enqueue(job)
+        await until_drained(clients[0], host)
+        done = await stored(clients[0], [j.id for j in jobs])
+    finally:
+        for w in workers:
+            await w.stop(10)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for c in clients:
+            await c.aclose()
+        await gateway.close()
+    assert all(j.status == "succeeded" for j in done), [j.error for j in done if j.status != "succeeded"][:3]
+    span = max(j.finished_at or 0 for j in done) - min(j.created_at for j in done)
+    return n / span, [((j.finished_at or 0) - (j.started_at or 0)) * 1000 for j in done]
+
+
+def small_containers(count: int) -> tuple[Any, list[str]]:
+    from tests.rig import Containers, docker_client, ensure_test_image
+
+    api = docker_client()
+    ensure_test_image(api)
+    made = Containers(api)
+    names = [made.run(f"bench-restart-{i}", ["sleep", "3600"]) for i in range(count)]
+    return made, names
+
+
+async def main_async(n: int, paced: int, concurrency: int, n_restarts: int = 0) -> None:
     server = RedisServer.start()
     redis = aioredis.Redis.from_url(server.url, socket_timeout=2.0)
     try:
@@ -141,6 +194,14 @@ async def main_async(n: int, paced: int, concurrency: int) -> None:
             lat = await latency(redis, server.url, n_workers, paced, concurrency)
             rows.append((n_workers, rate, least, lat))
         serial_enqueue = await enqueue_rate(redis, 1000)
+        restart_rows = []
+        if n_restarts:
+            made, names = small_containers(4)
+            try:
+                for n_workers in (1, 2):
+                    restart_rows.append((n_workers, *await restarts(server.url, n_workers, n_restarts, names)))
+            finally:
+                made.cleanup()
         info = await redis.info("server")
     finally:
         await redis.aclose()
@@ -155,6 +216,11 @@ async def main_async(n: int, paced: int, concurrency: int) -> None:
         )
     print(f"one client enqueueing serially: {serial_enqueue:.0f} enqueues/s")
     print("targets: >= 500 jobs/s per worker, enqueue->start p50 < 5 ms")
+    for n_workers, rate, took in restart_rows:
+        print(
+            f"real `restart -t 0` of 4 busybox containers, {n_restarts} jobs, {n_workers} worker(s): "
+            f"{rate:.1f} jobs/s; one restart p50 {statistics.median(took):.0f} ms, p99 {pct(took, 99):.0f} ms"
+        )
     print(json.dumps({"rows": [(w, round(r), least, round(statistics.median(lt), 2)) for w, r, least, lt in rows]}))
 
 
@@ -163,13 +229,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-n", type=int, default=3000, help="jobs per throughput run (default 3000)")
     parser.add_argument("--paced", type=int, default=400, help="jobs enqueued one by one for latency (default 400)")
     parser.add_argument("--concurrency", type=int, default=4, help="worker concurrency (default 4)")
+    parser.add_argument("--restarts", type=int, default=40, help="real restart jobs to time (default 40; 0: none)")
     parser.add_argument("--serve", nargs=2, metavar=("URL", "HOST"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         url, host = args.serve
         asyncio.run(serve(url, host, args.concurrency))
     else:
-        asyncio.run(main_async(args.n, args.paced, args.concurrency))
+        asyncio.run(main_async(args.n, args.paced, args.concurrency, args.restarts))
 
 
 if __name__ == "__main__":
