@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import functools
 import inspect
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from typing import Any, Literal, TypeVar
 import docker
 import docker.auth
 import docker.errors
+import docker.tls
 import docker.types
 import requests.exceptions
 
@@ -123,11 +125,31 @@ def _daemon_message(err: docker.errors.APIError) -> str:
     return str(explanation or err).strip()
 
 
+def _tls_config(verify: bool, cert_path: str | None) -> docker.tls.TLSConfig | bool:
+    """docker's DOCKER_TLS_VERIFY / DOCKER_CERT_PATH convention: ca.pem, cert.pem, key.pem in one folder."""
+    if not cert_path:
+        return bool(verify)
+    return docker.tls.TLSConfig(
+        client_cert=(os.path.join(cert_path, "cert.pem"), os.path.join(cert_path, "key.pem")),
+        ca_cert=os.path.join(cert_path, "ca.pem") if verify else None,
+        verify=verify,
+    )
+
+
 class DockerGateway:
     """Async facade over one Docker engine."""
 
-    def __init__(self, base_url: str | None = None, *, timeout: float = 30.0, threads: int = 16) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout: float = 30.0,
+        threads: int = 16,
+        tls_verify: bool = False,
+        cert_path: str | None = None,
+    ) -> None:
         self.base_url = base_url or DEFAULT_SOCKET
+        self._tls = _tls_config(tls_verify, cert_path)
         self._timeout = timeout
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="docker")
         self._client: docker.APIClient | None = None
@@ -139,7 +161,9 @@ class DockerGateway:
         # recovers) while the engine is down instead of needing a restart.
         with self._lock:
             if self._client is None:
-                self._client = docker.APIClient(base_url=self.base_url, version="auto", timeout=self._timeout)
+                self._client = docker.APIClient(
+                    base_url=self.base_url, version="auto", timeout=self._timeout, tls=self._tls
+                )
             return self._client
 
     def unavailable(self) -> DockerUnavailable:
@@ -357,7 +381,9 @@ class DockerGateway:
             # A client of its own: closing the stream shuts its socket down, which must never
             # hit a connection the shared client's pool could hand to another call. The API
             # version is the shared client's, so no second /version round trip.
-            api = docker.APIClient(base_url=self.base_url, version=self._api().api_version, timeout=self._timeout)
+            api = docker.APIClient(
+                base_url=self.base_url, version=self._api().api_version, timeout=self._timeout, tls=self._tls
+            )
             # What docker-py's api.pull(stream=True) does, keeping the response: its generator
             # hides it, and only the response's socket can be shut down from another thread.
             headers = {}

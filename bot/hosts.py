@@ -42,7 +42,8 @@ class DockerHosts:
     def gateway(self, name: str | None = None) -> DockerGateway:
         name = name or self.default
         if name not in self._gateways:
-            self._gateways[name] = DockerGateway(self.url(name))
+            host = self.check(name)
+            self._gateways[name] = DockerGateway(self.url(name), tls_verify=host.tls_verify, cert_path=host.cert_path)
         return self._gateways[name]
 
     async def close(self) -> None:
