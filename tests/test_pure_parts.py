@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot import render
@@ -107,3 +109,21 @@ def test_metrics_exposition() -> None:
     assert 'dockhand_commands_total{command="ps",outcome="ok"} 1' in text
     assert 'dockhand_command_seconds_bucket{command="ps",le="0.025"} 1' in text
     assert 'dockhand_command_seconds_count{command="ps"} 1' in text
+
+
+def test_host_tls_settings_follow_docker_s_cert_folder(tmp_path: Path) -> None:
+    from bot.docker_gateway import _tls_config
+    from bot.hosts import DockerHosts, UnknownHost
+
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (tmp_path / name).write_text("x")
+    assert _tls_config(False, None) is False
+    tls = _tls_config(True, str(tmp_path))
+    assert not isinstance(tls, bool)
+    assert tls.cert == (str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"))
+    assert tls.verify is True and tls.ca_cert == str(tmp_path / "ca.pem")
+    config = parse_config({"hosts": {"local": {}, "build": {"url": "tcp://b:2376", "tls_verify": True}}})
+    hosts = DockerHosts(config, "unix:///tmp/x.sock")
+    assert hosts.url("local") == "unix:///tmp/x.sock" and hosts.url("build") == "tcp://b:2376"
+    with pytest.raises(UnknownHost, match="Did you mean `build`"):
+        hosts.check("buidl")
