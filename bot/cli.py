@@ -13,6 +13,7 @@ from bot.errors import ConfigError, UserError
 from bot.queue import run_worker_until_signal
 from bot.server import Dockhand
 from bot.settings import Settings
+from bot.slack_out import SlackOut, web_client
 from bot.worker_app import HostWorker
 
 
@@ -57,9 +58,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _worker(settings: Settings, config: Config, host: str, concurrency: int) -> int:
+    # With Slack credentials the worker also answers whole commands for its host (reads
+    # included) that a `serve` without access to this engine forwards to it.
+    slack = SlackOut(web_client(settings.slack_bot_token, settings.slack_api_url)) if settings.slack_bot_token else None
     try:
         worker = HostWorker(
-            config, host, redis_url=settings.redis_url, docker_host_env=settings.docker_host, concurrency=concurrency
+            config,
+            host,
+            redis_url=settings.redis_url,
+            docker_host_env=settings.docker_host,
+            concurrency=concurrency,
+            slack=slack,
         )
     except UserError as err:
         print(f"dockhand: {err.message}", file=sys.stderr)

@@ -14,9 +14,12 @@ class UnknownHost(UserError):
 
 
 class DockerHosts:
-    def __init__(self, config: Config, docker_host_env: str | None = None) -> None:
+    def __init__(self, config: Config, docker_host_env: str | None = None, *, served: str | None = None) -> None:
         self.config = config
         self._env = docker_host_env
+        # The host whose engine is local to this process: the default host for `serve`, the
+        # worker's own host for `worker` (DOCKER_HOST or the local socket when it has no URL).
+        self.served = served or config.host
         self._gateways: dict[str, DockerGateway] = {}
 
     @property
@@ -36,11 +39,17 @@ class DockerHosts:
 
     def url(self, name: str) -> str | None:
         host = self.check(name)
-        # DOCKER_HOST, docker's own convention, applies to the default host when the config gives no URL.
-        return host.url or (self._env if name == self.default else None)
+        # DOCKER_HOST, docker's own convention, applies to the served host when the config gives no URL.
+        return host.url or (self._env if name == self.served else None)
+
+    def direct(self, name: str) -> bool:
+        """Whether this process talks to the host's engine itself; otherwise the host's worker does."""
+        return name == self.served or self.check(name).url is not None
 
     def gateway(self, name: str | None = None) -> DockerGateway:
-        name = name or self.default
+        name = name or self.served
+        if not self.direct(name):
+            raise UnknownHost(f"host `{name}` is reached only through its worker")
         if name not in self._gateways:
             host = self.check(name)
             self._gateways[name] = DockerGateway(self.url(name), tls_verify=host.tls_verify, cert_path=host.cert_path)

@@ -12,44 +12,19 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 
-import handlers.access
-import handlers.containers
-import handlers.images
-import handlers.jobs
-import handlers.lifecycle
-import handlers.system
-from bot.access import Gate, GroupDirectory
 from bot.app import bolt_request, build_bolt_app
-from bot.audit import AuditLog
 from bot.config import Config
 from bot.health import HealthChecker
 from bot.hosts import DockerHosts
-from bot.jobdesk import JobDesk
-from bot.metrics import Metrics
-from bot.queue import JobQueue
 from bot.redisconn import redis_client
-from bot.registry import Registry
 from bot.service import CommandService, Services
 from bot.settings import Settings
-from bot.sharestore import ShareStore
 from bot.slack_out import SlackOut, web_client
+from bot.wiring import build_services
 from bot.worker_app import HostWorker
 from bot.workloop import WorkLoop
 
 log = logging.getLogger(__name__)
-
-HANDLER_MODULES = (
-    handlers.containers,
-    handlers.images,
-    handlers.system,
-    handlers.access,
-    handlers.lifecycle,
-    handlers.jobs,
-)
-
-
-def build_registry() -> Registry:
-    return Registry.from_modules(HANDLER_MODULES)
 
 
 @dataclass
@@ -85,20 +60,7 @@ class Dockhand:
         hosts = DockerHosts(config, settings.docker_host)
         docker = hosts.gateway()
         slack = SlackOut(client)
-        metrics = Metrics()
-        gate = Gate(config.policy, hosts, GroupDirectory(slack))
-        audit = AuditLog(work_redis, max_entries=config.audit.max_entries, max_age_seconds=config.audit.max_age_seconds)
-        services = Services(
-            registry=build_registry(),
-            hosts=hosts,
-            slack=slack,
-            shares=ShareStore(work_redis, config.output.share_ttl_seconds),
-            config=config,
-            metrics=metrics,
-            gate=gate,
-            audit=audit,
-            jobs=JobDesk(JobQueue(work_redis), work_redis, slack, audit),
-        )
+        services = build_services(config, hosts, slack, work_redis)
         bolt = build_bolt_app(
             client=client,
             signing_secret=settings.slack_signing_secret,

@@ -54,6 +54,7 @@ class _Outcome:
     rule: str = ""
     host: str = ""
     job_ids: list[str] = field(default_factory=list)
+    forwarded: bool = False
     targets: list[Target] = field(default_factory=list)
 
 
@@ -72,6 +73,9 @@ class CommandService:
         outcome = _Outcome()
         message = await self._run(requester, text, shown, outcome, response_url)
         elapsed = time.monotonic() - started
+        if outcome.forwarded:
+            self.s.metrics.commands.inc(command="forwarded", outcome="ok")
+            return
         # Recorded before the answer goes out, so the trail is never behind what people saw.
         await self.s.audit.record(
             AuditRecord(
@@ -107,6 +111,18 @@ class CommandService:
                 self.s.hosts.check(inv.host)
                 access.host = inv.host
             outcome.host = access.host
+            if not self.s.hosts.direct(access.host):
+                outcome.forwarded = True
+                await self.s.jobs.forward(
+                    host=access.host,
+                    text=text,
+                    user_id=requester.user_id,
+                    user_name=requester.user_name,
+                    channel_id=requester.channel_id,
+                    team_id=requester.team_id,
+                    response_url=response_url,
+                )
+                return None  # the worker answers, and audits, with the engine at hand
             try:
                 outcome.targets = await self.s.gate.authorize(inv, access)
             finally:

@@ -12,9 +12,14 @@ import logging
 
 from bot.config import Config
 from bot.hosts import DockerHosts
+from bot.jobdesk import COMMAND_VERB
 from bot.jobs import engine_info, handlers_for
-from bot.queue import Worker
+from bot.model import Requester
+from bot.queue import JobContext, Worker
 from bot.redisconn import redis_client
+from bot.service import CommandService
+from bot.slack_out import SlackOut
+from bot.wiring import build_services
 
 log = logging.getLogger(__name__)
 
@@ -32,21 +37,40 @@ class HostWorker:
         heartbeat: float = 1.0,
         claim_idle: float = 5.0,
         concurrency: int = 4,
+        slack: SlackOut | None = None,
     ) -> None:
-        self.hosts = DockerHosts(config, docker_host_env)
+        self.hosts = DockerHosts(config, docker_host_env, served=host)
         self.hosts.check(host)
         self.host = host
         self.redis = redis_client(redis_url)
         self.docker = self.hosts.gateway(host)
+        handlers = handlers_for(self.docker)
+        self.service: CommandService | None = None
+        if slack is not None:
+            # Whole commands for this host, forwarded by a `serve` that cannot reach its engine.
+            self.service = CommandService(build_services(config, self.hosts, slack, self.redis))
+            handlers[COMMAND_VERB] = self._answer_command
         self.worker = Worker(
             self.redis,
             host,
-            handlers_for(self.docker),
+            handlers,
             concurrency=concurrency,
             heartbeat=heartbeat,
             claim_idle=claim_idle,
         )
         self._info_task: asyncio.Task[None] | None = None
+
+    async def _answer_command(self, ctx: JobContext) -> str:
+        assert self.service is not None
+        args = ctx.job.args
+        requester = Requester(
+            user_id=ctx.job.requester.user_id,
+            channel_id=ctx.job.requester.channel_id,
+            team_id=str(args.get("team_id", "")),
+            user_name=str(args.get("user_name", "")),
+        )
+        await self.service.handle_command(requester, str(args["text"]), ctx.job.requester.response_url)
+        return "answered"
 
     async def _refresh_info(self) -> None:
         while True:
@@ -66,5 +90,7 @@ class HostWorker:
         await self.worker.stop(drain_timeout)
 
     async def close(self) -> None:
+        if self.service is not None:
+            await self.service.s.jobs.close()
         await self.hosts.close()
         await self.redis.aclose()

@@ -11,8 +11,9 @@ import pytest_asyncio
 
 from bot.config import Config
 from bot.server import Dockhand
+from bot.slack_out import SlackOut, web_client
 from bot.worker_app import HostWorker
-from tests.conftest import SIGNING_SECRET, bot_settings, wait_for_worker
+from tests.conftest import BOT_TOKEN, SIGNING_SECRET, bot_settings, wait_for_worker
 from tests.fakeslack import FakeSlack, SlackSender
 from tests.helpers import all_text, output_text, run_command
 from tests.rig import TEST_IMAGE, TEST_LABEL, RedisServer, SecondEngine
@@ -54,7 +55,9 @@ async def two_host_bot(
     settings = bot_settings(fake_slack, redis_server.url)
     app = Dockhand.build(settings, config, embed_worker=True)
     port = await app.start("127.0.0.1", 0)
-    remote = HostWorker(config, "second", redis_url=redis_server.url)
+    remote = HostWorker(
+        config, "second", redis_url=redis_server.url, slack=SlackOut(web_client(BOT_TOKEN, fake_slack.api_url))
+    )
     remote_run = asyncio.create_task(remote.run())
     await wait_for_worker(redis_server.url, "second")
     fake_slack.reset()
@@ -111,3 +114,54 @@ async def test_a_host_scoped_role_stays_on_its_host(
     assert "Not allowed" in all_text(reply) or output_text(reply) == ""
     reply = await run_command(slack, fake_slack, "-H nowhere ps", user_id="U_ALICE")
     assert "unknown Docker host 'nowhere'" in all_text(reply)
+
+
+REMOTE = """
+hosts:
+  local: {{}}
+  remote: {{}}
+permissions:
+  roles:
+    admin: {{allow: ["*"]}}
+  bindings:
+    - {{users: [U_ALICE], role: admin}}
+"""
+
+
+async def test_a_host_without_url_is_answered_by_its_worker(
+    fake_slack: FakeSlack, redis_server: RedisServer, second: SecondEngine
+) -> None:
+    """`serve` cannot reach "remote" (no URL); the worker beside that engine answers, reads included."""
+    from bot.config import parse_config
+    from bot.policy import yaml_with_lines
+
+    data, lines = yaml_with_lines(REMOTE.format(), "remote.yml")
+    config = parse_config(data, "remote.yml", lines)
+    app = Dockhand.build(bot_settings(fake_slack, redis_server.url), config)
+    port = await app.start("127.0.0.1", 0)
+    # The worker runs where the engine is: DOCKER_HOST there is that engine's socket.
+    worker = HostWorker(
+        config,
+        "remote",
+        redis_url=redis_server.url,
+        docker_host_env=second.base_url,
+        slack=SlackOut(web_client(BOT_TOKEN, fake_slack.api_url)),
+    )
+    run = asyncio.create_task(worker.run())
+    sender = SlackSender(fake_slack, f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)
+    try:
+        await wait_for_worker(redis_server.url, "remote")
+        api2 = second.client()
+        _make(api2, "dockhand-remote-only")
+        reply = await run_command(sender, fake_slack, "-H remote ps -a --format '{{.Names}}'")
+        assert "dockhand-remote-only" in output_text(reply)
+        reply = await run_command(sender, fake_slack, "ps -a --format '{{.Names}}'")
+        assert "dockhand-remote-only" not in output_text(reply)
+        reply = await run_command(sender, fake_slack, "-H remote logs dockhand-no-such")
+        assert "No such container: dockhand-no-such" in all_text(reply)
+    finally:
+        await sender.close()
+        await worker.stop(5)
+        await run
+        await worker.close()
+        await app.stop()

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bot import dispatch
 from bot.cliparse import Flag, FlagSet, Kind
 from bot.errors import HelpRequested, NotAvailableYet, ParseError, UnknownCommand, UserError
-from bot.server import build_registry
+from bot.wiring import build_registry
 
 REGISTRY = build_registry()
 
