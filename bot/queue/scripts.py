@@ -138,6 +138,8 @@ local function claim(key, msg_id, stream, me, run_id, now, ttl, max_attempts, di
   end
   if status == 'running' then
     -- Only a reclaimed message gets here: the worker running the job stopped heartbeating.
+    -- The job is this worker's now, so the old run (if its worker was only slow) sees it lost.
+    redis.call('HSET', key, 'worker_id', cjson.encode(me), 'run_id', cjson.encode(run_id))
     if not jget(key, 'idempotent') then return {'interrupted', finish(key, 'interrupted', now, '', died)} end
     if tonumber(redis.call('HGET', key, 'attempts')) >= tonumber(max_attempts) then
       return {'failed', finish(key, 'failed', now, '', gave_up)}
@@ -291,6 +293,8 @@ local function beat(job_id, run_id, msg_id)
   elseif jget(key, 'run_id') == run_id then
     return 'done'  -- this run finished between the worker's snapshot and this beat
   end
+  -- Anything else: another worker has the job, or it ended without this run (cancelled
+  -- while waiting here, or marked interrupted by a worker that took it for dead).
   if not mine then return 'lost' end
   local pending = redis.pcall('XPENDING', stream, GROUP, msg_id, msg_id, 1)
   if type(pending) == 'table' and pending[1] then

@@ -47,6 +47,7 @@ T = TypeVar("T")
 Handler = Callable[[JobContext], Awaitable[str]]
 
 HANDBACK_IDLE_MS = 10 * 365 * 86400 * 1000  # "idle for years": past any worker's claim_idle
+HANDBACK_WRITE_TIME = 5.0  # past it, a stopping worker leaves its jobs to be recovered as a dead one's
 MAINTENANCE_EVERY = 30.0  # seconds between stream trims and consumer clean-ups
 DEAD_CONSUMER_IDLE_MS = 600_000
 
@@ -170,6 +171,7 @@ class Worker:
     async def _serve(self) -> None:
         backoff = _Backoff(self.max_backoff)
         while not self._stopping.is_set():
+            _honour_lost_cancel()
             try:
                 await self._ensure_group()
                 await self._reclaim_orphans()
@@ -325,6 +327,7 @@ class Worker:
     async def _wait_for_lock(self, run: Run, step: Step) -> Step:
         """Until the job holds its lock; its progress names the job it waits behind."""
         while step.kind == "wait":
+            _honour_lost_cancel()
             if step.other != run.blocker:
                 run.blocker = step.other
                 await self._report_waiting(run)
@@ -476,11 +479,13 @@ class Worker:
             run.progress_unsaved = True
         else:
             run.progress_unsaved = False
+        _honour_lost_cancel()  # this runs in the handler's task: a cancel lost in the write must still stop it
 
     # ---- heartbeat -------------------------------------------------------------------------
 
     async def _heartbeat_loop(self) -> None:
         while not self._beat_stop.is_set():
+            _honour_lost_cancel()
             try:
                 self._apply(await self._beat())
                 self._note_recovered()  # the beat is the one regular round trip: it decides "back"
@@ -523,11 +528,12 @@ class Worker:
             if run.letting_go:  # its outcome is decided: a late "lost" or "cancel" changes nothing
                 continue
             if state == "lost":
-                log.warning(
-                    "worker %s: job %s was taken over by another worker (a heartbeat came too late)",
-                    self.worker_id,
-                    run.job_id,
-                )
+                if run.started:  # a waiting job is just let go (cancelled, or another worker has it)
+                    log.warning(
+                        "worker %s: job %s was taken from this worker (its heartbeat came too late)",
+                        self.worker_id,
+                        run.job_id,
+                    )
                 run.interrupt("lost")
             elif state.startswith("cancel:") and not run.stop_reason:
                 run.cancelled_by = state.removeprefix("cancel:")
@@ -545,8 +551,8 @@ class Worker:
         for run in runs:
             if run.task in pending:
                 run.interrupt("stop")
-        if pending:  # the handback write may need Redis to come back: give it a little longer
-            _, pending = await asyncio.wait(pending, timeout=self.cancel_grace + self.max_backoff)
+        if pending:  # cancel_grace for the handlers to unwind, then a few seconds for the handback writes
+            _, pending = await asyncio.wait(pending, timeout=self.cancel_grace + HANDBACK_WRITE_TIME)
         await _cancel_all(pending)
         await self._handback_untracked()
 
@@ -612,6 +618,7 @@ class Worker:
         """Retry a write until Redis takes it.  ``while_serving``: give up once the worker is stopping."""
         backoff = _Backoff(self.max_backoff)
         while True:
+            _honour_lost_cancel()
             try:
                 with reaching(self.redis):
                     return await call()
@@ -650,11 +657,22 @@ async def _call(handler: Handler, ctx: JobContext) -> str:
     return await handler(ctx)
 
 
+def _honour_lost_cancel() -> None:
+    """Raise CancelledError if this task was cancelled but the cancellation got lost on the way.
+
+    Python 3.11's asyncio.wait_for, which redis-py uses to send every command, returns the
+    result and drops a cancellation that arrives as the send completes (gh-86296, fixed in
+    3.12).  The request is still counted on the task, so loops check it once per round.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 async def _cancel_all(tasks: set[asyncio.Task[Any]], *, grace: float = 5.0) -> None:
     """Cancel ``tasks`` and wait for them, for ``grace`` seconds at most.
 
-    Cancels again every 0.1 s: Python 3.11's asyncio.wait_for, which redis-py uses to send
-    every command, drops a cancellation that arrives as the send completes (gh-86296).
+    Cancels again every 0.1 s, for tasks without a loop that checks (see _honour_lost_cancel).
     """
     pending = {task for task in tasks if not task.done()}
     deadline = asyncio.get_running_loop().time() + grace

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from bot.queue import Job, JobQueue, JobStatus, host_is_live, live_workers
+from bot.queue import Job, JobContext, JobQueue, JobStatus, host_is_live, live_workers
 from bot.queue import keys as k
 from bot.queue.scripts import DIED, STOPPED, gave_up
 from tests.queue.helpers import FAST, RUNS, make_job, recording_handlers, wait_until, worker
@@ -96,8 +96,9 @@ async def test_kill_9_mid_job(redis: aioredis.Redis, queue_redis_server: RedisSe
 
 async def test_sigterm_hands_jobs_back(redis: aioredis.Redis, queue_redis_server: RedisServer, host: str) -> None:
     queue = JobQueue(redis)
-    safe = make_job(host, "slow", args={"seconds": 1.0}, idempotent=True)
-    unsafe = make_job(host, "slow", args={"seconds": 1.0}, idempotent=False)
+    # Far longer than the 0.2 s drain, so that they are still running when it ends.
+    safe = make_job(host, "slow", args={"seconds": 3.0}, idempotent=True)
+    unsafe = make_job(host, "slow", args={"seconds": 3.0}, idempotent=False)
     async with worker_process(queue_redis_server, host, "terminated") as proc:
         await wait_until(lambda: _n_live(redis, host, 1), timeout=10, what="the worker process")
         await queue.enqueue(safe)
@@ -113,9 +114,13 @@ async def test_sigterm_hands_jobs_back(redis: aioredis.Redis, queue_redis_server
     loop = asyncio.get_running_loop()
     started = loop.time()
     # A slow-claiming worker still takes it at once: a handed-back message looks idle for years.
-    async with worker(redis, host, recording_handlers(redis, "next"), heartbeat=1.0, claim_idle=10.0):
+    async with worker(redis, host, recording_handlers(redis, "next"), worker_id="next", heartbeat=1.0, claim_idle=10.0):
+        await wait_until(lambda: _running_on(queue, "next", safe), what="the handed-back job to restart")
+        restarted_after = loop.time() - started
+        await queue.cancel(safe.id, "U_ALICE")  # no need to sit through the 3 s again
         done = await queue.wait(safe.id, timeout=5)
-    assert done.status is JobStatus.SUCCEEDED and loop.time() - started < 2.0
+    assert restarted_after < 1.0
+    assert done.status is JobStatus.CANCELLED and done.attempts == 2
     assert await redis.lrange(RUNS + safe.id, 0, -1) == [b"terminated", b"next"]
 
 
@@ -147,3 +152,36 @@ async def _n_live(redis: aioredis.Redis, host: str, n: int) -> bool:
 
 
 assert FAST["claim_idle"] == 0.5  # the bounds above assume it
+
+
+async def test_a_late_worker_loses_its_job_and_its_outcome(redis: aioredis.Redis, host: str) -> None:
+    """Fencing: a worker whose heartbeat lapses (here: beats slower than the other's claim_idle)
+    is stopped once the job is taken from it, and what it reports afterwards is dropped."""
+    queue = JobQueue(redis)
+    cut_short = asyncio.Event()
+
+    async def restart(ctx: JobContext) -> str:
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            cut_short.set()
+            raise
+        return "restarted"
+
+    job = make_job(host, "restart", target="web", idempotent=False)
+    await queue.enqueue(job)
+    late = worker(redis, host, {"restart": restart}, worker_id="late", heartbeat=1.0, claim_idle=3.0)
+    async with late:
+        await wait_until(lambda: _status(queue, job, "late"), what="the job to run on the late worker")
+        async with worker(redis, host, worker_id="strict"):  # claim_idle 0.5 s < the late worker's 1 s beat
+            done = await queue.wait(job.id, timeout=5)
+            await asyncio.wait_for(cut_short.wait(), 3)  # at the late worker's next beat
+            await asyncio.sleep(0.2)
+    assert (done.status, done.error, done.worker_id) == (JobStatus.INTERRUPTED, DIED, "strict")
+    final = await queue.get(job.id)
+    assert final is not None and (final.status, final.version) == (JobStatus.INTERRUPTED, done.version)
+
+
+async def _status(queue: JobQueue, job: Job, worker_id: str) -> bool:
+    stored = await queue.get(job.id)
+    return stored is not None and stored.status is JobStatus.RUNNING and stored.worker_id == worker_id

@@ -196,7 +196,8 @@ async def test_dead_worker_drops_out_of_liveness(redis: aioredis.Redis, host: st
     task = asyncio.create_task(w.run())
     await wait_until(lambda: host_is_live(redis, host), what="the worker to show up")
     task.cancel()  # no deregistration: like a crash, only the TTL removes it
-    await asyncio.gather(task, return_exceptions=True)
+    await asyncio.wait({task}, timeout=5)
+    assert task.cancelled()
     await wait_until(lambda: _not(host_is_live(redis, host)), timeout=2, what="the worker to expire")
 
 
