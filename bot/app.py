@@ -48,25 +48,24 @@ def build_bolt_app(
     @app.action(CANCEL_ACTION)
     async def on_cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        clicker = Requester(
-            user_id=body["user"]["id"],
-            channel_id=(body.get("channel") or {}).get("id", ""),
-            team_id=(body.get("team") or {}).get("id", ""),
-            user_name=body["user"].get("username", ""),
-        )
-        work.submit(service.handle_cancel(clicker, str(action.get("value", "")), body["response_url"]))
+        work.submit(service.handle_cancel(_clicker(body), str(action.get("value", "")), body["response_url"]))
 
     @app.action(SHARE_ACTION)
     async def on_share(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        clicker = Requester(
-            user_id=body["user"]["id"],
-            channel_id=(body.get("channel") or {}).get("id", ""),
-            team_id=(body.get("team") or {}).get("id", ""),
-        )
-        work.submit(service.handle_share(clicker, str(action.get("value", "")), body["response_url"]))
+        work.submit(service.handle_share(_clicker(body), str(action.get("value", "")), body["response_url"]))
 
     return app
+
+
+def _clicker(body: dict[str, Any]) -> Requester:
+    """Who clicked: a button's payload names the clicker, who may not be who asked."""
+    return Requester(
+        user_id=body["user"]["id"],
+        channel_id=(body.get("channel") or {}).get("id", ""),
+        team_id=(body.get("team") or {}).get("id", ""),
+        user_name=body["user"].get("username", ""),
+    )
 
 
 def bolt_request(raw_body: str, query: str, headers: dict[str, str]) -> AsyncBoltRequest:
