@@ -58,7 +58,7 @@ async def test_default_ps_table_matches_the_docker_cli(
 ) -> None:
     flt = session_filter(containers)
     # CREATED and STATUS tick with the clock; a second try covers a tick between the two reads.
-    for _ in range(3):
+    for _ in range(10):  # a busy machine can put a second boundary between the two reads again and again
         reply = await run_command(slack, fake_slack, f"ps -a --filter {flt}")
         expected = docker_cli("ps", "-a", "--filter", flt)
         if output_text(reply) == expected:
