@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.errors import DockerUnavailable, DockhandError, NotFound, UserError
+from bot.errors import DockerUnavailable, NotFound, UserError
 from bot.hosts import DockerHosts
 from bot.model import Invocation, Requester
 from bot.policy import AccessRequest, Decision, Policy, Subject, Target, can_see, evaluate
@@ -161,7 +161,4 @@ class Gate:
         refs = inv.args[:1] if spec.endswith(":first") else list(inv.args)
         kind = spec.split(":")[0]
         only = inv.opts.get("type") if kind == "object" else None
-        try:
-            return list(await asyncio.gather(*(self.resolve(kind, r, host=host, only=only) for r in refs)))
-        except DockhandError:
-            raise
+        return list(await asyncio.gather(*(self.resolve(kind, r, host=host, only=only) for r in refs)))

@@ -174,9 +174,7 @@ class JobDesk:
                         await self._audit_outcome(latest)
                     else:
                         pending = asyncio.create_task(flush_later(latest, wait))
-        except asyncio.CancelledError:
-            raise
-        except Exception:
+        except Exception:  # CancelledError is not an Exception: cancellation still propagates
             log.exception("lost track of job %s", job.id)
         finally:
             if pending is not None:

@@ -59,10 +59,10 @@ class Metrics:
         self.commands = Counter("dockhand_commands_total", "Slash commands handled, by command and outcome")
         self.command_seconds = Histogram("dockhand_command_seconds", "Time from request to answer delivered")
         self.slack_errors = Counter("dockhand_slack_errors_total", "Failed Slack API calls, by method")
-        self.up = Counter("dockhand_dependency_down_total", "Health checks that found a dependency down")
+        self.down = Counter("dockhand_dependency_down_total", "Health checks that found a dependency down")
 
     def expose(self) -> str:
         lines: list[str] = []
-        for metric in (self.commands, self.command_seconds, self.slack_errors, self.up):
+        for metric in (self.commands, self.command_seconds, self.slack_errors, self.down):
             lines += metric.expose()
         return "\n".join(lines) + "\n"

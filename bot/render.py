@@ -166,15 +166,10 @@ def _clip(text: str) -> str:
 def error_reply(command_text: str, message: str, usage: str | None = None) -> Message:
     """A user error: the docker CLI's wording, and usage where it helps."""
     blocks: list[Message] = [_echo(command_text) if command_text else _note("dockhand")]
-    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(":x: " + _mrkdwn_error(message))}})
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(":x: " + escape(message))}})
     if usage:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(code_block(usage))}})
     return {"text": message.split("\n", 1)[0][:300], "blocks": blocks, "response_type": "ephemeral"}
-
-
-def _mrkdwn_error(message: str) -> str:
-    # Keep backtick spans (did-you-mean suggestions) as code; escape the rest.
-    return escape(message)
 
 
 def help_reply(command_text: str, text: str) -> Message:

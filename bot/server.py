@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -40,7 +39,6 @@ class Dockhand:
     embedded: HostWorker | None = None
     _runner: web.AppRunner | None = None
     _socket_handler: Any = None
-    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @classmethod
     def build(
@@ -101,7 +99,9 @@ class Dockhand:
     async def _healthz(self, request: web.Request) -> web.Response:
         report = await self.health.report()
         if not report["ok"]:
-            self.services.metrics.up.inc(component=",".join(k for k, v in report.items() if k != "ok" and not v["ok"]))
+            self.services.metrics.down.inc(
+                component=",".join(k for k, v in report.items() if k != "ok" and not v["ok"])
+            )
         return web.json_response(report, status=200 if report["ok"] else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:
