@@ -2,7 +2,7 @@
 
     python -m bench.ack [-n 200] [-c 10] [--containers 50]
 
-Starts everything it needs on this machine (a fake Slack, a redis-server, dockhand and the
+Starts everything it needs on this machine (a fake Slack, a redis-server, dockbell and the
 floor app as separate processes; 50 labelled busybox containers on the local engine, removed
 afterwards), sends N signed `/docker ps` at concurrency C to each app, and prints p50/p99.
 Targets (issue 2): p99 ack <= 1.5x the floor at concurrency 10; full answer for 50 containers
@@ -122,16 +122,16 @@ async def main_async(n: int, c: int, n_containers: int) -> None:
     fake = FakeSlack(bot_token=TOKEN)
     await fake.start()
     env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy")}
-    config_path = os.path.join(tempfile.mkdtemp(prefix="dockhand-bench-"), "dockhand.yml")
+    config_path = os.path.join(tempfile.mkdtemp(prefix="dockbell-bench-"), "dockbell.yml")
     with open(config_path, "w", encoding="utf-8") as f:
         f.write(CONFIG)
     env.update(
-        DOCKHAND_CONFIG=config_path,
+        DOCKBELL_CONFIG=config_path,
         SLACK_BOT_TOKEN=TOKEN,
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=fake.api_url,
         REDIS_URL=redis.url,
-        DOCKHAND_LOG_LEVEL="WARNING",
+        DOCKBELL_LOG_LEVEL="WARNING",
     )
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -147,8 +147,8 @@ async def main_async(n: int, c: int, n_containers: int) -> None:
         )
         procs.append(spawn([sys.executable, "-m", "bench.floor_app", str(floor_port)], env))
         floor = await measure("floor", f"http://127.0.0.1:{floor_port}/slack/events", fake, n, c, False)
-        bot = await measure("dockhand", f"http://127.0.0.1:{bot_port}/slack/events", fake, n, c, True)
-        serial = await measure("dockhand", f"http://127.0.0.1:{bot_port}/slack/events", fake, min(n, 50), 1, True)
+        bot = await measure("dockbell", f"http://127.0.0.1:{bot_port}/slack/events", fake, n, c, True)
+        serial = await measure("dockbell", f"http://127.0.0.1:{bot_port}/slack/events", fake, min(n, 50), 1, True)
         cli = await asyncio.to_thread(time_cli_ps)
     finally:
         for p in procs:
@@ -163,12 +163,12 @@ async def main_async(n: int, c: int, n_containers: int) -> None:
     answers = [s.answer for s in bot if s.answer is not None]
     print(f"/docker ps x{n} at concurrency {c}, {n_containers} running containers")
     print(report("ack, bare slack-bolt (floor)", floor_ack))
-    print(report("ack, dockhand", bot_ack))
-    print(report(f"full answer, dockhand (c={c})", answers))
-    print(report("full answer, dockhand (c=1)", [s.answer for s in serial if s.answer is not None]))
+    print(report("ack, dockbell", bot_ack))
+    print(report(f"full answer, dockbell (c={c})", answers))
+    print(report("full answer, dockbell (c=1)", [s.answer for s in serial if s.answer is not None]))
     print(report("one `docker ps` process (x20, serial)", cli))
-    print(f"p99 ack ratio dockhand/floor: {pct(bot_ack, 99) / pct(floor_ack, 99):.2f}x (target <= 1.5x)")
-    print(f"p50 ack ratio dockhand/floor: {statistics.median(bot_ack) / statistics.median(floor_ack):.2f}x")
+    print(f"p99 ack ratio dockbell/floor: {pct(bot_ack, 99) / pct(floor_ack, 99):.2f}x (target <= 1.5x)")
+    print(f"p50 ack ratio dockbell/floor: {statistics.median(bot_ack) / statistics.median(floor_ack):.2f}x")
     serial_answers = [s.answer for s in serial if s.answer is not None]
     print(
         f"full answer p50 (c=1) / docker ps p50: {statistics.median(serial_answers) / statistics.median(cli):.2f}x"

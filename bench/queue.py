@@ -26,7 +26,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from bot.queue import Job, JobContext, JobQueue, Requester, Worker, keys, live_workers, run_worker_until_signal
+from bot.jobs.queue import Job, JobContext, JobQueue, Requester, Worker, keys, live_workers, run_worker_until_signal
 from tests.rig import RedisServer
 
 REQUESTER = Requester(user_id="U_BENCH", channel_id="C_BENCH")
@@ -134,8 +134,8 @@ async def enqueue_rate(redis: aioredis.Redis, n: int) -> float:
 async def restarts(url: str, n_workers: int, n: int, containers: list[str]) -> tuple[float, list[float]]:
     """Real `restart -t 0` jobs of small busybox containers, spread over the containers
     (each container's jobs serialise on its lock), with in-process workers and the real handlers."""
-    from bot.docker_gateway import DockerGateway
-    from bot.jobs import handlers_for
+    from bot.engine.gateway import DockerGateway
+    from bot.jobs.verbs import handlers_for
 
     host = f"bench-r{n_workers}-{uuid.uuid4().hex[:6]}"
     gateway = DockerGateway(os.environ.get("DOCKER_HOST"))

@@ -1,3 +1,3 @@
-"""dockhand: ChatOps for Docker."""
+"""dockbell: ChatOps for Docker."""
 
 __version__ = "0.1.0"

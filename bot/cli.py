@@ -1,4 +1,4 @@
-"""`dockhand serve` and `dockhand check`."""
+"""`dockbell serve` and `dockbell check`."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ import sys
 
 from bot.config import Config, load_config
 from bot.errors import ConfigError, UserError
-from bot.queue import run_worker_until_signal
-from bot.server import Dockhand
+from bot.jobs.host_worker import HostWorker
+from bot.jobs.queue import run_worker_until_signal
 from bot.settings import Settings
-from bot.slack_out import SlackOut, web_client
-from bot.worker_app import HostWorker
+from bot.slack.http import Dockbell
+from bot.slack.out import SlackOut, web_client
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dockhand", description="ChatOps for Docker: the docker CLI in Slack.")
+    parser = argparse.ArgumentParser(prog="dockbell", description="ChatOps for Docker: the docker CLI in Slack.")
     sub = parser.add_subparsers(dest="cmd", required=True)
     serve = sub.add_parser("serve", help="run the Slack-facing app")
     serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-worker",
         action="store_true",
-        help="do not embed a worker for the default host (run `dockhand worker --host NAME` instead)",
+        help="do not embed a worker for the default host (run `dockbell worker --host NAME` instead)",
     )
     worker = sub.add_parser("worker", help="run the job worker for one Docker host")
     worker.add_argument("--host", required=True, help="the host's name in the config")
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(settings.config_path)
     except ConfigError as err:
-        print(f"dockhand: config: {err}", file=sys.stderr)
+        print(f"dockbell: config: {err}", file=sys.stderr)
         return 2
     if args.cmd == "check":
         return asyncio.run(_check(settings, config))
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings.require_serving()
     except ConfigError as err:
-        print(f"dockhand: {err}", file=sys.stderr)
+        print(f"dockbell: {err}", file=sys.stderr)
         return 2
     asyncio.run(_serve(settings, config, args.host, args.port, embed_worker=not args.no_worker))
     return 0
@@ -71,7 +71,7 @@ async def _worker(settings: Settings, config: Config, host: str, concurrency: in
             slack=slack,
         )
     except UserError as err:
-        print(f"dockhand: {err.message}", file=sys.stderr)
+        print(f"dockbell: {err.message}", file=sys.stderr)
         return 2
     try:
         await run_worker_until_signal(worker.worker)
@@ -81,7 +81,7 @@ async def _worker(settings: Settings, config: Config, host: str, concurrency: in
 
 
 async def _serve(settings: Settings, config: Config, host: str, port: int, *, embed_worker: bool) -> None:
-    bot = Dockhand.build(settings, config, embed_worker=embed_worker)
+    bot = Dockbell.build(settings, config, embed_worker=embed_worker)
     await bot.start(host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -93,7 +93,7 @@ async def _serve(settings: Settings, config: Config, host: str, port: int, *, em
 
 async def _check(settings: Settings, config: Config) -> int:
     print(f"ok    config {config.source}")
-    bot = Dockhand.build(settings, config)
+    bot = Dockbell.build(settings, config)
     try:
         results = {
             "slack": await bot.health.check_slack(use_cache=False),

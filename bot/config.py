@@ -1,4 +1,4 @@
-"""The YAML config file (DOCKHAND_CONFIG): loaded with safe_load, validated once, errors name the key."""
+"""The YAML config file (DOCKBELL_CONFIG): loaded with safe_load, validated once, errors name the key."""
 
 from __future__ import annotations
 
@@ -172,7 +172,7 @@ def _audit(section: object, source: str) -> AuditConfig:
 def load_config(path: str) -> Config:
     p = Path(path)
     if not p.exists():
-        raise ConfigError(f"config file {path} does not exist (set DOCKHAND_CONFIG)")
+        raise ConfigError(f"config file {path} does not exist (set DOCKBELL_CONFIG)")
     # Composed with line numbers, so that a policy mistake names its line.
     data, lines = yaml_with_lines(p.read_text(encoding="utf-8"), path)
     return parse_config(data, path, lines)

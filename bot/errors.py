@@ -1,4 +1,4 @@
-"""The one error tree of dockhand.
+"""The one error tree of dockbell.
 
 Everything a user can cause derives from :class:`UserError`; its text is safe to
 show in Slack as is.  Anything else that escapes a handler is a bug or an outage:
@@ -9,11 +9,11 @@ a traceback.
 from __future__ import annotations
 
 
-class DockhandError(Exception):
-    """Base of every error dockhand raises on purpose."""
+class DockbellError(Exception):
+    """Base of every error dockbell raises on purpose."""
 
 
-class UserError(DockhandError):
+class UserError(DockbellError):
     """An error whose message is meant for the person who typed the command."""
 
     def __init__(self, message: str, *, usage: str | None = None) -> None:
@@ -36,10 +36,10 @@ class UnknownCommand(UserError):
 
 
 class NotAvailableYet(UserError):
-    """A real docker feature that dockhand does not offer (yet); never silently ignored."""
+    """A real docker feature that dockbell does not offer (yet); never silently ignored."""
 
 
-class HelpRequested(DockhandError):
+class HelpRequested(DockbellError):
     """`--help` or `help CMD`: not an error for the user, it carries the help text."""
 
     def __init__(self, text: str, *, general: bool = False) -> None:
@@ -68,5 +68,5 @@ class ServiceUnavailable(UserError):
     """A dependency other than Docker (Redis, Slack) is down; says which and where."""
 
 
-class ConfigError(DockhandError):
-    """The settings or the YAML config are wrong; raised at start-up and by `dockhand check`."""
+class ConfigError(DockbellError):
+    """The settings or the YAML config are wrong; raised at start-up and by `dockbell check`."""

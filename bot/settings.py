@@ -10,12 +10,12 @@ from bot.errors import ConfigError
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
-DEFAULT_CONFIG_PATH = "config/dockhand.yml"
+DEFAULT_CONFIG_PATH = "config/dockbell.yml"
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything dockhand reads from its environment.
+    """Everything dockbell reads from its environment.
 
     SLACK_BOT_TOKEN       bot token (xoxb-...); required by `serve`
     SLACK_SIGNING_SECRET  request signing secret; required by `serve` in HTTP mode
@@ -23,8 +23,8 @@ class Settings:
     SLACK_API_URL         Web API base URL (default https://slack.com/api/); tests point it at a fake
     REDIS_URL             default redis://localhost:6379/0
     DOCKER_HOST           docker's own convention (unset: the local socket)
-    DOCKHAND_CONFIG       YAML config path (default config/dockhand.yml)
-    DOCKHAND_LOG_LEVEL    logging level name (default INFO)
+    DOCKBELL_CONFIG       YAML config path (default config/dockbell.yml)
+    DOCKBELL_LOG_LEVEL    logging level name (default INFO)
     """
 
     slack_bot_token: str
@@ -49,8 +49,8 @@ class Settings:
             slack_api_url=api_url,
             redis_url=env.get("REDIS_URL") or DEFAULT_REDIS_URL,
             docker_host=env.get("DOCKER_HOST") or None,
-            config_path=env.get("DOCKHAND_CONFIG") or DEFAULT_CONFIG_PATH,
-            log_level=(env.get("DOCKHAND_LOG_LEVEL") or "INFO").upper(),
+            config_path=env.get("DOCKBELL_CONFIG") or DEFAULT_CONFIG_PATH,
+            log_level=(env.get("DOCKBELL_LOG_LEVEL") or "INFO").upper(),
         )
 
     @property

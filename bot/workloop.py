@@ -25,7 +25,7 @@ SWITCH_INTERVAL = 0.001
 
 
 class WorkLoop:
-    def __init__(self, name: str = "dockhand-work") -> None:
+    def __init__(self, name: str = "dockbell-work") -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._pending: set[Future[Any]] = set()

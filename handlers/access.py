@@ -5,18 +5,18 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from bot.cliparse import Flag, Kind
-from bot.context import HandlerContext
+from bot.cli_output.tabwriter import format_table
+from bot.core.cliparse import Flag, Kind
+from bot.core.context import HandlerContext
+from bot.core.registry import command
+from bot.core.timeparse import parse_timestamp
+from bot.core.types import Invocation, Output
 from bot.errors import ParseError
-from bot.model import Invocation, Output
 from bot.policy import Target, canonical_verb, roles_of
 from bot.policy.verbs import VERBS
-from bot.registry import command
-from bot.tabwriter import format_table
-from bot.timeparse import parse_timestamp
 
 
-@command("whoami", usage="docker whoami", summary="Show your Slack ID and your dockhand roles", max_args=0)
+@command("whoami", usage="docker whoami", summary="Show your Slack ID and your dockbell roles", max_args=0)
 async def whoami(inv: Invocation, ctx: HandlerContext) -> Output:
     subject = ctx.access.subject
     lines = [f"Slack user:  {subject.user_id}", f"Channel:     {subject.channel_id}"]

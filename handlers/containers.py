@@ -7,19 +7,19 @@ import json
 import re
 from typing import Any
 
-from bot import gotemplate
-from bot.access import container_target
-from bot.cliparse import Flag, Kind
-from bot.context import HandlerContext
+from bot.cli_output import gotemplate
+from bot.cli_output.formatters import containers as cfmt
+from bot.cli_output.formatters import stats as sfmt
+from bot.cli_output.formatters import system as sysfmt
+from bot.cli_output.formatters.listing import render_list
+from bot.core.cliparse import Flag, Kind
+from bot.core.context import HandlerContext
+from bot.core.redact import Redactor
+from bot.core.registry import command
+from bot.core.timeparse import parse_timestamp
+from bot.core.types import Invocation, Output
 from bot.errors import DockerError, NotFound, ParseError, UserError
-from bot.formatters import containers as cfmt
-from bot.formatters import stats as sfmt
-from bot.formatters import system as sysfmt
-from bot.formatters.listing import render_list
-from bot.model import Invocation, Output
-from bot.redact import Redactor
-from bot.registry import command
-from bot.timeparse import parse_timestamp
+from bot.jobs.gate import container_target
 
 FORMAT_HELP = (
     "Format output using a custom template:\n"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot.cliparse import Flag, Kind
-from bot.context import HandlerContext
-from bot.formatters import images as ifmt
-from bot.formatters.listing import render_list
-from bot.model import Invocation, Output
+from bot.cli_output.formatters import images as ifmt
+from bot.cli_output.formatters.listing import render_list
+from bot.core.cliparse import Flag, Kind
+from bot.core.context import HandlerContext
+from bot.core.registry import command
+from bot.core.types import Invocation, Output
 from bot.policy import Target
-from bot.registry import command
 from handlers.containers import FORMAT_HELP, parse_filters
 
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import time
 
-from bot import render
-from bot.cliparse import Flag
-from bot.context import HandlerContext
+from bot.cli_output.tabwriter import format_table
+from bot.cli_output.units import human_duration
+from bot.core.cliparse import Flag
+from bot.core.context import HandlerContext
+from bot.core.registry import command
+from bot.core.types import Invocation, Output
 from bot.errors import ParseError, UserError
-from bot.humanize import human_duration
-from bot.model import Invocation, Output
+from bot.jobs.queue import JobNotFound, live_workers
 from bot.policy import Target
-from bot.queue import JobNotFound, live_workers
-from bot.registry import command
-from bot.tabwriter import format_table
+from bot.slack import render
 
 
 @command(

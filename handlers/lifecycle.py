@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from bot.cliparse import Flag, Kind
-from bot.context import HandlerContext
+from bot.cli_output.pull import pull_reference
+from bot.core.cliparse import Flag, Kind
+from bot.core.context import HandlerContext
+from bot.core.registry import command
+from bot.core.types import Invocation, Output
 from bot.errors import NotAvailableYet, ParseError
-from bot.jobdesk import JobRequest
-from bot.jobs import PULL_TIMEOUT, START_TIMEOUT, stop_timeout
-from bot.jobs_docker import pull_reference
-from bot.model import Invocation, Output
+from bot.jobs.desk import JobRequest
+from bot.jobs.verbs import PULL_TIMEOUT, START_TIMEOUT, stop_timeout
 from bot.policy import Target
-from bot.registry import command
 
 
 def _refuse_if_approval_needed(ctx: HandlerContext) -> None:
@@ -61,7 +61,7 @@ async def _queue(
         f"job {job.id}: docker {job.args.get('command')} ({'queued' if created else 'already queued'})"
         for job, created in queued
     ]
-    lines.append("dockhand is not in this channel, so the outcome will be posted here, to you only.")
+    lines.append("dockbell is not in this channel, so the outcome will be posted here, to you only.")
     return Output("\n".join(lines), monospace=False)
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from bot import __version__, gotemplate
-from bot.cliparse import Flag, Kind
-from bot.context import HandlerContext
-from bot.formatters import system as sysfmt
-from bot.model import Invocation, Output
-from bot.registry import command
+from bot import __version__
+from bot.cli_output import gotemplate
+from bot.cli_output.formatters import system as sysfmt
+from bot.core.cliparse import Flag, Kind
+from bot.core.context import HandlerContext
+from bot.core.registry import command
+from bot.core.types import Invocation, Output
 
 CLIENT = {"Version": __version__, "ApiVersion": "1.41", "Os": "slack", "Arch": "chatops"}
 

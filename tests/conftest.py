@@ -1,4 +1,4 @@
-"""Session-wide test rig: real redis-server, real Docker engine, fake Slack, a running dockhand."""
+"""Session-wide test rig: real redis-server, real Docker engine, fake Slack, a running dockbell."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 
 from bot.config import Config, parse_config
+from bot.jobs.queue import host_is_live
 from bot.policy import yaml_with_lines
-from bot.queue import host_is_live
-from bot.server import Dockhand
 from bot.settings import Settings
+from bot.slack.http import Dockbell
 from tests.fakeslack import FakeSlack, SlackSender
 from tests.rig import Containers, RedisServer, docker_client, ensure_test_image
 
@@ -27,7 +27,7 @@ SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 TEST_CONFIG = """
 hosts:
   local: {}
-  elsewhere: {url: "unix:///nonexistent/dockhand-test.sock"}
+  elsewhere: {url: "unix:///nonexistent/dockbell-test.sock"}
 permissions:
   roles:
     basics:   {allow: [help, whoami, can-i]}
@@ -115,8 +115,8 @@ def bot_settings(fake: FakeSlack, redis_url: str, **overrides: str) -> Settings:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def bot(
     fake_slack: FakeSlack, redis_server: RedisServer, docker_api: docker.APIClient
-) -> AsyncIterator[Dockhand]:
-    app = Dockhand.build(bot_settings(fake_slack, redis_server.url), make_test_config(), embed_worker=True)
+) -> AsyncIterator[Dockbell]:
+    app = Dockbell.build(bot_settings(fake_slack, redis_server.url), make_test_config(), embed_worker=True)
     port = await app.start("127.0.0.1", 0)
     await wait_for_worker(redis_server.url, "local")
     app.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
@@ -125,7 +125,7 @@ async def bot(
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def slack(fake_slack: FakeSlack, bot: Dockhand) -> AsyncIterator[SlackSender]:
+async def slack(fake_slack: FakeSlack, bot: Dockbell) -> AsyncIterator[SlackSender]:
     fake_slack.reset()
     sender = SlackSender(fake_slack, bot.url + "/slack/events", SIGNING_SECRET)  # type: ignore[attr-defined]
     yield sender

@@ -6,7 +6,7 @@ import html
 import subprocess
 from typing import Any
 
-from bot.render import NO_OUTPUT
+from bot.slack.render import NO_OUTPUT
 from tests.fakeslack import FakeSlack, SlackSender
 
 ACK_DEADLINE = 3.0

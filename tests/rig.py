@@ -33,8 +33,8 @@ from pathlib import Path
 
 import docker
 
-TEST_IMAGE = "dockhand-test/busybox:latest"
-TEST_LABEL = "dockhand.test"
+TEST_IMAGE = "dockbell-test/busybox:latest"
+TEST_LABEL = "dockbell.test"
 BUSYBOX_PATHS = ("/bin/busybox", "/usr/bin/busybox")
 APPLETS = ("sh", "sleep", "echo", "cat", "ls", "ps", "yes", "head", "seq", "env", "true", "false", "printf")
 
@@ -61,7 +61,7 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
         port = port or free_port()
-        workdir = tempfile.mkdtemp(prefix="dockhand-redis-")
+        workdir = tempfile.mkdtemp(prefix="dockbell-redis-")
         proc = subprocess.Popen(
             [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir],
             stdout=subprocess.DEVNULL,
@@ -131,7 +131,7 @@ def ensure_test_image(api: docker.APIClient) -> str:
         pass
     repo, tag = TEST_IMAGE.rsplit(":", 1)
     api.import_image_from_data(
-        busybox_tarball(), repository=repo, tag=tag, changes=['CMD ["sh"]', 'LABEL dockhand.test.image="1"']
+        busybox_tarball(), repository=repo, tag=tag, changes=['CMD ["sh"]', 'LABEL dockbell.test.image="1"']
     )
     return str(api.inspect_image(TEST_IMAGE)["Id"])
 
@@ -155,7 +155,7 @@ class Containers:
         ports: dict[int, int | None] | None = None,
         wait_exit: bool = False,
     ) -> str:
-        full = f"dockhand-t{self.session}-{name}"
+        full = f"dockbell-t{self.session}-{name}"
         host_config = self.api.create_host_config(
             port_bindings={p: ("127.0.0.1", h) if h else None for p, h in (ports or {}).items()} or None,
         )
@@ -454,7 +454,7 @@ class LocalRegistry:
         if not Path(binary).exists():
             raise RuntimeError("docker-registry is not installed (apt-get install docker-registry)")
         port = port or free_port()
-        workdir = Path(tempfile.mkdtemp(prefix="dockhand-registry-"))
+        workdir = Path(tempfile.mkdtemp(prefix="dockbell-registry-"))
         config = workdir / "config.yml"
         config.write_text(REGISTRY_CONFIG.format(root=workdir / "storage", port=port))
         with open(workdir / "registry.log", "wb") as log:
@@ -499,7 +499,7 @@ class LocalRegistry:
         return str(digest)
 
     def push_big_image(
-        self, api: docker.APIClient, repo: str = "dockhand-test/big", tag: str = "v1", *, size: int = 8_000_000
+        self, api: docker.APIClient, repo: str = "dockbell-test/big", tag: str = "v1", *, size: int = 8_000_000
     ) -> str:
         """Push a two-layer image: the test busybox plus ``size`` bytes of random data.
 
@@ -518,7 +518,7 @@ class LocalRegistry:
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
         buf.seek(0)
-        local = f"dockhand-test/build-{uuid.uuid4().hex[:8]}:latest"
+        local = f"dockbell-test/build-{uuid.uuid4().hex[:8]}:latest"
         for item in api.build(
             fileobj=buf, custom_context=True, tag=local, rm=True, forcerm=True, decode=True, labels={TEST_LABEL: "rig"}
         ):

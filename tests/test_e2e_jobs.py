@@ -9,7 +9,7 @@ from typing import Any
 import docker
 import pytest
 
-from bot.render import CANCEL_ACTION
+from bot.slack.render import CANCEL_ACTION
 from tests.fakeslack import Call, FakeSlack, SlackSender
 from tests.helpers import all_text, output_text, run_command
 from tests.rig import Containers, LocalRegistry
@@ -129,7 +129,7 @@ async def test_jobs_need_the_verb_and_list_and_hosts(
 def registry(docker_api: docker.APIClient) -> Iterator[LocalRegistry]:
     with LocalRegistry.start() as reg:
         try:
-            reg.push_big_image(docker_api, "dockhand-test/e2e-big", "v1")
+            reg.push_big_image(docker_api, "dockbell-test/e2e-big", "v1")
             yield reg
         finally:
             reg.remove_local_images(docker_api)
@@ -138,7 +138,7 @@ def registry(docker_api: docker.APIClient) -> Iterator[LocalRegistry]:
 async def test_pull_shows_progress_and_docker_s_result(
     slack: SlackSender, fake_slack: FakeSlack, registry: LocalRegistry, docker_api: docker.APIClient
 ) -> None:
-    ref = f"{registry.address}/dockhand-test/e2e-big:v1"
+    ref = f"{registry.address}/dockbell-test/e2e-big:v1"
     ts, _ = await _submit(slack, fake_slack, f"pull {ref}")
     final = _text(await _final_status(fake_slack, ts, timeout=60))
     assert "succeeded" in final
@@ -147,7 +147,7 @@ async def test_pull_shows_progress_and_docker_s_result(
     # A second pull says what docker says.
     ts, _ = await _submit(slack, fake_slack, f"image pull {ref}")
     assert f"Status: Image is up to date for {ref}" in _text(await _final_status(fake_slack, ts, timeout=60))
-    ts, _ = await _submit(slack, fake_slack, f"pull {registry.address}/dockhand-test/nope:v9")
+    ts, _ = await _submit(slack, fake_slack, f"pull {registry.address}/dockbell-test/nope:v9")
     failed = _text(await _final_status(fake_slack, ts, timeout=30))
     # The engine's own 404 wording, as the CLI prints it.
     assert "failed" in failed and "Error response from daemon" in failed and "not found" in failed

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.render import SHARE_ACTION
+from bot.slack.render import SHARE_ACTION
 from tests.fakeslack import FakeSlack, SlackSender
 from tests.helpers import all_text, button, code_blocks, docker_cli, first_code, output_text, run_command
 from tests.rig import TEST_IMAGE, TEST_LABEL, Containers, free_port
@@ -81,8 +81,8 @@ async def test_ps_quiet_and_filters(
 async def test_images_match_the_docker_cli(slack: SlackSender, fake_slack: FakeSlack, docker_api: object) -> None:
     reply = await run_command(slack, fake_slack, f"images {TEST_IMAGE.split(':')[0]}")
     assert output_text(reply) == docker_cli("images", TEST_IMAGE.split(":")[0])
-    reply = await run_command(slack, fake_slack, "image ls -q --filter label=dockhand.test.image=1")
-    assert output_text(reply) == docker_cli("images", "-q", "--filter", "label=dockhand.test.image=1")
+    reply = await run_command(slack, fake_slack, "image ls -q --filter label=dockbell.test.image=1")
+    assert output_text(reply) == docker_cli("images", "-q", "--filter", "label=dockbell.test.image=1")
     assert output_text(reply) and all(len(line) == 12 for line in output_text(reply).splitlines())
 
 
@@ -191,13 +191,13 @@ async def test_help(slack: SlackSender, fake_slack: FakeSlack) -> None:
         ("ps --foo", "unknown flag: --foo"),
         ("ps -x", "unknown shorthand flag: 'x' in -x"),
         ("logs -f web", "not available yet"),
-        ("export web", "`docker export` is not available in dockhand yet"),
-        ("restart dockhand-no-such-container", "No such container: dockhand-no-such-container"),
+        ("export web", "`docker export` is not available in dockbell yet"),
+        ("restart dockbell-no-such-container", "No such container: dockbell-no-such-container"),
         (
-            "logs dockhand-no-such-container",
-            "Error response from daemon: No such container: dockhand-no-such-container",
+            "logs dockbell-no-such-container",
+            "Error response from daemon: No such container: dockbell-no-such-container",
         ),
-        ("inspect dockhand-no-such-thing", "Error: No such object: dockhand-no-such-thing"),
+        ("inspect dockbell-no-such-thing", "Error: No such object: dockbell-no-such-thing"),
         ("logs", '"docker logs" requires exactly 1 argument.'),
         ("ps -n abc", 'invalid argument "abc" for "-n, --last" flag'),
         ("ps --format '{{.Nope'", "failed to parse template: template: :1: unclosed action"),

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from bot.server import Dockhand
+from bot.slack.http import Dockbell
 from tests.conftest import SIGNING_SECRET, bot_settings, make_test_config, wait_for_worker
 from tests.fakeslack import FakeSlack, SlackSender
 from tests.helpers import all_text, output_text, run_command
@@ -38,7 +38,7 @@ async def test_bad_requests_are_rejected(slack: SlackSender, fake_slack: FakeSla
     assert not [p for p in fake_slack.response_posts if p.url == ack.response_url]
 
 
-async def test_healthz_and_metrics(slack: SlackSender, fake_slack: FakeSlack, bot: Dockhand) -> None:
+async def test_healthz_and_metrics(slack: SlackSender, fake_slack: FakeSlack, bot: Dockbell) -> None:
     await run_command(slack, fake_slack, "version")
     async with aiohttp.ClientSession() as http:
         async with http.get(bot.url + "/healthz") as resp:  # type: ignore[attr-defined]
@@ -47,8 +47,8 @@ async def test_healthz_and_metrics(slack: SlackSender, fake_slack: FakeSlack, bo
             assert body["docker"]["ok"] and body["redis"]["ok"] and body["slack"]["ok"]
         async with http.get(bot.url + "/metrics") as resp:  # type: ignore[attr-defined]
             text = await resp.text()
-            assert 'dockhand_commands_total{command="version",outcome="ok"}' in text
-            assert "dockhand_command_seconds_bucket" in text
+            assert 'dockbell_commands_total{command="version",outcome="ok"}' in text
+            assert "dockbell_command_seconds_bucket" in text
 
 
 class DockerSocketProxy:
@@ -57,7 +57,7 @@ class DockerSocketProxy:
 
     def __init__(self, target: str) -> None:
         self.target = target
-        self.path = os.path.join(tempfile.mkdtemp(prefix="dockhand-proxy-"), "docker.sock")
+        self.path = os.path.join(tempfile.mkdtemp(prefix="dockbell-proxy-"), "docker.sock")
         self.server: asyncio.AbstractServer | None = None
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -88,13 +88,13 @@ class DockerSocketProxy:
 @pytest_asyncio.fixture(loop_scope="session")
 async def fragile_bot(
     fake_slack: FakeSlack, redis_server: RedisServer
-) -> AsyncIterator[tuple[Dockhand, SlackSender, DockerSocketProxy, RedisServer]]:
-    """A second dockhand whose Docker socket and Redis server the test can take away."""
+) -> AsyncIterator[tuple[Dockbell, SlackSender, DockerSocketProxy, RedisServer]]:
+    """A second dockbell whose Docker socket and Redis server the test can take away."""
     target = (os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock").removeprefix("unix://")
     proxy = DockerSocketProxy(target)
     own_redis = RedisServer.start()
     settings = bot_settings(fake_slack, own_redis.url, DOCKER_HOST="unix://" + proxy.path)
-    app = Dockhand.build(settings, make_test_config(), embed_worker=True)
+    app = Dockbell.build(settings, make_test_config(), embed_worker=True)
     port = await app.start("127.0.0.1", 0)
     fake_slack.reset()
     sender = SlackSender(fake_slack, f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)
@@ -112,7 +112,7 @@ async def _health(url: str) -> tuple[int, dict[str, object]]:
 
 
 async def test_docker_down_then_back(
-    fragile_bot: tuple[Dockhand, SlackSender, DockerSocketProxy, RedisServer], fake_slack: FakeSlack
+    fragile_bot: tuple[Dockbell, SlackSender, DockerSocketProxy, RedisServer], fake_slack: FakeSlack
 ) -> None:
     app, sender, proxy, _ = fragile_bot
     reply = await run_command(sender, fake_slack, "ps")
@@ -128,7 +128,7 @@ async def test_docker_down_then_back(
 
 
 async def test_redis_down_then_back(
-    fragile_bot: tuple[Dockhand, SlackSender, DockerSocketProxy, RedisServer], fake_slack: FakeSlack
+    fragile_bot: tuple[Dockbell, SlackSender, DockerSocketProxy, RedisServer], fake_slack: FakeSlack
 ) -> None:
     app, sender, proxy, own_redis = fragile_bot
     await proxy.up()
@@ -152,7 +152,7 @@ async def test_redis_down_then_back(
 
 
 async def test_jobs_while_redis_is_down_and_after(
-    fragile_bot: tuple[Dockhand, SlackSender, DockerSocketProxy, RedisServer],
+    fragile_bot: tuple[Dockbell, SlackSender, DockerSocketProxy, RedisServer],
     fake_slack: FakeSlack,
     containers: Containers,
 ) -> None:

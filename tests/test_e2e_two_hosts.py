@@ -10,9 +10,9 @@ import pytest
 import pytest_asyncio
 
 from bot.config import Config
-from bot.server import Dockhand
-from bot.slack_out import SlackOut, web_client
-from bot.worker_app import HostWorker
+from bot.jobs.host_worker import HostWorker
+from bot.slack.http import Dockbell
+from bot.slack.out import SlackOut, web_client
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, bot_settings, wait_for_worker
 from tests.fakeslack import FakeSlack, SlackSender
 from tests.helpers import all_text, output_text, run_command
@@ -53,7 +53,7 @@ async def two_host_bot(
     data, lines = yaml_with_lines(POLICY.format(url=second.base_url), "two-hosts.yml")
     config = parse_config(data, "two-hosts.yml", lines)
     settings = bot_settings(fake_slack, redis_server.url)
-    app = Dockhand.build(settings, config, embed_worker=True)
+    app = Dockbell.build(settings, config, embed_worker=True)
     port = await app.start("127.0.0.1", 0)
     remote = HostWorker(
         config, "second", redis_url=redis_server.url, slack=SlackOut(web_client(BOT_TOKEN, fake_slack.api_url))
@@ -84,21 +84,21 @@ async def test_jobs_and_reads_go_to_the_named_host(
 ) -> None:
     slack, _ = two_host_bot
     api2 = second.client()
-    _make(api2, "dockhand-two-hosts-web")
-    before = api2.inspect_container("dockhand-two-hosts-web")["State"]["StartedAt"]
+    _make(api2, "dockbell-two-hosts-web")
+    before = api2.inspect_container("dockbell-two-hosts-web")["State"]["StartedAt"]
     reply = await run_command(slack, fake_slack, "ps --format '{{.Names}}' -H second")
-    assert output_text(reply) == "dockhand-two-hosts-web"
+    assert output_text(reply) == "dockbell-two-hosts-web"
     # The local engine has no such container; the second one does.
     since = len(fake_slack.calls)
-    await slack.command("-H second restart -t 1 dockhand-two-hosts-web")
+    await slack.command("-H second restart -t 1 dockbell-two-hosts-web")
     post = await fake_slack.wait_for_call("chat.postMessage", lambda c: "two-hosts-web" in str(c.args), since=since)
     ts = str(post.response["ts"])
     final = await fake_slack.wait_for_call(
         "chat.update", lambda c: c.args.get("ts") == ts and "succeeded" in str(c.args), timeout=30
     )
     assert "on `second`" in str(final.args)
-    assert api2.inspect_container("dockhand-two-hosts-web")["State"]["StartedAt"] != before
-    assert not docker_api.containers(all=True, filters={"name": "dockhand-two-hosts-web"})
+    assert api2.inspect_container("dockbell-two-hosts-web")["State"]["StartedAt"] != before
+    assert not docker_api.containers(all=True, filters={"name": "dockbell-two-hosts-web"})
     reply = await run_command(slack, fake_slack, "hosts")
     table = output_text(reply)
     assert "local (default)" in table and "\nsecond " in table and "no live worker" not in table
@@ -109,7 +109,7 @@ async def test_a_host_scoped_role_stays_on_its_host(
 ) -> None:
     slack, _ = two_host_bot
     reply = await run_command(slack, fake_slack, "ps -H second --format '{{.Names}}'", user_id="U_BOB")
-    assert "dockhand-two-hosts-web" in output_text(reply)
+    assert "dockbell-two-hosts-web" in output_text(reply)
     reply = await run_command(slack, fake_slack, "ps", user_id="U_BOB")
     assert "Not allowed" in all_text(reply) or output_text(reply) == ""
     reply = await run_command(slack, fake_slack, "-H nowhere ps", user_id="U_ALICE")
@@ -137,7 +137,7 @@ async def test_a_host_without_url_is_answered_by_its_worker(
 
     data, lines = yaml_with_lines(REMOTE.format(), "remote.yml")
     config = parse_config(data, "remote.yml", lines)
-    app = Dockhand.build(bot_settings(fake_slack, redis_server.url), config)
+    app = Dockbell.build(bot_settings(fake_slack, redis_server.url), config)
     port = await app.start("127.0.0.1", 0)
     # The worker runs where the engine is: DOCKER_HOST there is that engine's socket.
     worker = HostWorker(
@@ -152,13 +152,13 @@ async def test_a_host_without_url_is_answered_by_its_worker(
     try:
         await wait_for_worker(redis_server.url, "remote")
         api2 = second.client()
-        _make(api2, "dockhand-remote-only")
+        _make(api2, "dockbell-remote-only")
         reply = await run_command(sender, fake_slack, "-H remote ps -a --format '{{.Names}}'")
-        assert "dockhand-remote-only" in output_text(reply)
+        assert "dockbell-remote-only" in output_text(reply)
         reply = await run_command(sender, fake_slack, "ps -a --format '{{.Names}}'")
-        assert "dockhand-remote-only" not in output_text(reply)
-        reply = await run_command(sender, fake_slack, "-H remote logs dockhand-no-such")
-        assert "No such container: dockhand-no-such" in all_text(reply)
+        assert "dockbell-remote-only" not in output_text(reply)
+        reply = await run_command(sender, fake_slack, "-H remote logs dockbell-no-such")
+        assert "No such container: dockbell-no-such" in all_text(reply)
     finally:
         await sender.close()
         await worker.stop(5)

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import pytest_asyncio
 
-from bot.server import Dockhand
+from bot.slack.http import Dockbell
 from tests.conftest import SIGNING_SECRET, TEST_CONFIG, bot_settings, make_test_config, wait_for_worker
 from tests.fakeslack import FakeSlack, SlackSender
 from tests.rig import Containers, RedisServer
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 def start_worker(redis_url: str, config_path: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "REDIS_URL": redis_url, "DOCKHAND_CONFIG": config_path, "DOCKHAND_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "REDIS_URL": redis_url, "DOCKBELL_CONFIG": config_path, "DOCKBELL_LOG_LEVEL": "WARNING"}
     env.pop("SLACK_BOT_TOKEN", None)
     return subprocess.Popen([sys.executable, "-m", "bot", "worker", "--host", "local"], env=env)
 
@@ -37,7 +37,7 @@ def config_path() -> Iterator[str]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def crash_bot(fake_slack: FakeSlack) -> AsyncIterator[tuple[SlackSender, RedisServer]]:
     redis = RedisServer.start()  # its own Redis: no other test's worker may take these jobs
-    app = Dockhand.build(bot_settings(fake_slack, redis.url), make_test_config())  # no embedded worker
+    app = Dockbell.build(bot_settings(fake_slack, redis.url), make_test_config())  # no embedded worker
     port = await app.start("127.0.0.1", 0)
     sender = SlackSender(fake_slack, f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)
     yield sender, redis

@@ -1,7 +1,7 @@
 """The Docker side of the first jobs: start/stop/restart and pull, against the real engine,
 a local registry and the real docker CLI.
 
-Containers made here are named ``dockhand-gw-<session>-*`` and labelled ``dockhand.test=gw``;
+Containers made here are named ``dockbell-gw-<session>-*`` and labelled ``dockbell.test=gw``;
 only those are removed. Pulled images live under the test registry's (or its proxy's)
 address and are removed by address.
 """
@@ -24,16 +24,16 @@ import docker
 import pytest
 import pytest_asyncio
 
-from bot.docker_gateway import DockerGateway, PullResult
+from bot.cli_output.pull import PullProgress, parse_image_ref, progress_bar
+from bot.engine.gateway import DockerGateway, PullResult
 from bot.errors import DockerError, DockerUnavailable, NotAvailableYet, NotFound, ParseError
-from bot.jobs_docker import PullProgress, parse_image_ref, progress_bar
 from tests.rig import TEST_IMAGE, LocalRegistry, ThrottledProxy, run_in_terminal, terminal_screen
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 SESSION = uuid.uuid4().hex[:8]
-LABEL = {"dockhand.test": "gw"}
-BIG = "dockhand-test/big"
+LABEL = {"dockbell.test": "gw"}
+BIG = "dockbell-test/big"
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -41,14 +41,14 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 class GwContainers:
-    """Containers named dockhand-gw-<session>-NAME, labelled dockhand.test=gw; removes only those."""
+    """Containers named dockbell-gw-<session>-NAME, labelled dockbell.test=gw; removes only those."""
 
     def __init__(self, api: docker.APIClient) -> None:
         self.api = api
         self.ids: list[str] = []
 
     def create(self, name: str, cmd: list[str], **kwargs: Any) -> str:
-        full = f"dockhand-gw-{SESSION}-{name}"
+        full = f"dockbell-gw-{SESSION}-{name}"
         self.ids.append(str(self.api.create_container(TEST_IMAGE, cmd, name=full, labels=LABEL, **kwargs)["Id"]))
         return full
 
@@ -67,11 +67,11 @@ def gw_containers(docker_api: docker.APIClient) -> Iterator[GwContainers]:
 
 @pytest.fixture(scope="module")
 def registry(docker_api: docker.APIClient) -> Iterator[LocalRegistry]:
-    """The registry, holding dockhand-test/busybox (as v1 and latest) and the two-layer big:v1."""
+    """The registry, holding dockbell-test/busybox (as v1 and latest) and the two-layer big:v1."""
     with LocalRegistry.start() as reg:
         try:
-            reg.push(docker_api, TEST_IMAGE, "dockhand-test/busybox", "v1")
-            reg.push(docker_api, TEST_IMAGE, "dockhand-test/busybox", "latest")
+            reg.push(docker_api, TEST_IMAGE, "dockbell-test/busybox", "v1")
+            reg.push(docker_api, TEST_IMAGE, "dockbell-test/busybox", "latest")
             reg.push_big_image(docker_api, BIG, "v1")
             yield reg
         finally:
@@ -153,7 +153,7 @@ async def test_stop_of_an_auto_removed_container(gateway: DockerGateway, gw_cont
 
 @pytest.mark.parametrize("action", ["start", "stop", "restart"])
 async def test_missing_container_errors_are_the_clis(gateway: DockerGateway, action: str) -> None:
-    missing = f"dockhand-gw-{SESSION}-missing"
+    missing = f"dockbell-gw-{SESSION}-missing"
     with pytest.raises(NotFound) as caught:
         await getattr(gateway, action)(missing)
     done = cli(action, missing)
@@ -236,7 +236,7 @@ async def test_pull_progress_and_final_text_match_the_cli(
 async def test_pull_without_tag_is_latest_like_the_cli(
     gateway: DockerGateway, registry: LocalRegistry, docker_api: docker.APIClient
 ) -> None:
-    ref = f"{registry.address}/dockhand-test/busybox"
+    ref = f"{registry.address}/dockbell-test/busybox"
     try:
         result, progress, _ = await pull_with_progress(gateway, ref)
         assert result.tag == "latest"
@@ -252,7 +252,7 @@ async def test_pull_without_tag_is_latest_like_the_cli(
 async def test_sync_callback_and_no_callback(
     gateway: DockerGateway, registry: LocalRegistry, docker_api: docker.APIClient
 ) -> None:
-    ref = registry.ref("dockhand-test/busybox", "v1")
+    ref = registry.ref("dockbell-test/busybox", "v1")
     seen: list[str] = []
     try:
         result = await gateway.pull(ref, on_progress=lambda e: seen.append(str(e.get("status"))))
@@ -263,7 +263,7 @@ async def test_sync_callback_and_no_callback(
 
 
 async def test_pull_404_is_worded_like_the_cli(gateway: DockerGateway, registry: LocalRegistry) -> None:
-    for ref in (f"{registry.address}/{BIG}:nope", f"{registry.address}/dockhand-test/nothere"):
+    for ref in (f"{registry.address}/{BIG}:nope", f"{registry.address}/dockbell-test/nothere"):
         with pytest.raises(NotFound) as caught:
             await gateway.pull(ref, on_progress=lambda e: pytest.fail(f"progress before a 404: {e}"))
         done = cli("pull", ref)
@@ -287,7 +287,7 @@ async def test_error_mid_stream_raises_like_the_cli(
 ) -> None:
     # A layer whose bytes no longer match its digest: the engine has already started
     # streaming when it finds out, so the error comes as an event, not as an HTTP status.
-    repo = "dockhand-test/broken"
+    repo = "dockbell-test/broken"
     registry.push_big_image(docker_api, repo, "v1", size=1_000_000)
     blob = registry.blob_path(manifest_layers(registry, repo, "v1")[-1])
     data = bytearray(blob.read_bytes())
@@ -345,7 +345,7 @@ async def test_cancel_before_the_stream_opens(
 ) -> None:
     # The thread is still waiting for the engine's first answer: it closes the stream as soon as
     # it gets it instead of reading it.
-    ref = registry.ref("dockhand-test/busybox", "v1")
+    ref = registry.ref("dockbell-test/busybox", "v1")
     task = asyncio.create_task(gateway.pull(ref, on_progress=lambda e: pytest.fail(f"progress after cancel: {e}")))
     await asyncio.sleep(0)
     task.cancel()
@@ -356,7 +356,7 @@ async def test_cancel_before_the_stream_opens(
 
 
 async def test_pull_with_the_engine_down_says_so() -> None:
-    gw = DockerGateway("unix:///tmp/dockhand-no-such-engine.sock")
+    gw = DockerGateway("unix:///tmp/dockbell-no-such-engine.sock")
     try:
         with pytest.raises(DockerUnavailable, match="Cannot connect to the Docker daemon"):
             await gw.pull("busybox")

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import dispatch
-from bot.cliparse import Flag, FlagSet, Kind
+from bot.bootstrap import build_registry
+from bot.core import dispatch
+from bot.core.cliparse import Flag, FlagSet, Kind
 from bot.errors import HelpRequested, NotAvailableYet, ParseError, UnknownCommand, UserError
-from bot.wiring import build_registry
 
 REGISTRY = build_registry()
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from bot import render
 from bot.config import parse_config
+from bot.core.redact import MASK, Redactor
+from bot.core.timeparse import parse_go_duration, parse_timestamp
 from bot.errors import ConfigError, ParseError
-from bot.metrics import Metrics
-from bot.redact import MASK, Redactor
-from bot.timeparse import parse_go_duration, parse_timestamp
+from bot.ops.metrics import Metrics
+from bot.slack import render
 
 NOW = 1_800_000_000.0
 
@@ -106,14 +106,14 @@ def test_metrics_exposition() -> None:
     m.commands.inc(command="ps", outcome="ok")
     m.command_seconds.observe(0.02, command="ps")
     text = m.expose()
-    assert 'dockhand_commands_total{command="ps",outcome="ok"} 1' in text
-    assert 'dockhand_command_seconds_bucket{command="ps",le="0.025"} 1' in text
-    assert 'dockhand_command_seconds_count{command="ps"} 1' in text
+    assert 'dockbell_commands_total{command="ps",outcome="ok"} 1' in text
+    assert 'dockbell_command_seconds_bucket{command="ps",le="0.025"} 1' in text
+    assert 'dockbell_command_seconds_count{command="ps"} 1' in text
 
 
 def test_host_tls_settings_follow_docker_s_cert_folder(tmp_path: Path) -> None:
-    from bot.docker_gateway import _tls_config
-    from bot.hosts import DockerHosts, UnknownHost
+    from bot.engine.gateway import _tls_config
+    from bot.engine.hosts import DockerHosts, UnknownHost
 
     for name in ("ca.pem", "cert.pem", "key.pem"):
         (tmp_path / name).write_text("x")

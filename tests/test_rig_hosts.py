@@ -157,8 +157,8 @@ def test_registry_lifecycle_leaves_nothing() -> None:
 def test_push_from_one_engine_and_pull_into_the_other(
     rig_registry: LocalRegistry, docker_api: docker.APIClient, second_api: docker.APIClient
 ) -> None:
-    ref = rig_registry.ref("dockhand-test/busybox", "v1")
-    digest = rig_registry.push(docker_api, TEST_IMAGE, "dockhand-test/busybox", "v1")
+    ref = rig_registry.ref("dockbell-test/busybox", "v1")
+    digest = rig_registry.push(docker_api, TEST_IMAGE, "dockbell-test/busybox", "v1")
     assert digest.startswith("sha256:")
     with pytest.raises(docker.errors.ImageNotFound):
         docker_api.inspect_image(ref)  # push() removed the local tag: a pull must fetch it
@@ -177,10 +177,10 @@ def test_push_from_one_engine_and_pull_into_the_other(
 def test_big_image_pulls_with_progress_through_the_throttled_proxy(
     rig_registry: LocalRegistry, docker_api: docker.APIClient
 ) -> None:
-    rig_registry.push_big_image(docker_api, "dockhand-test/big-rig", size=4_000_000)
+    rig_registry.push_big_image(docker_api, "dockbell-test/big-rig", size=4_000_000)
     with ThrottledProxy(rig_registry.port, 4_000_000) as proxy:
         try:
-            events = list(docker_api.pull(f"{proxy.address}/dockhand-test/big-rig", tag="v1", stream=True, decode=True))
+            events = list(docker_api.pull(f"{proxy.address}/dockbell-test/big-rig", tag="v1", stream=True, decode=True))
         finally:
             rig_registry.remove_local_images(docker_api, proxy.address)
     statuses = [e.get("status") for e in events]

@@ -241,7 +241,7 @@ def _evaluate(policy: Policy, subject: Subject, request: AccessRequest) -> Decis
     if verb is None:
         close = verbmod.suggest(request.verb)
         hint = f"did you mean `{close}`?" if close else None
-        return _deny(DEFAULT, f"`{request.verb}` is not a command dockhand knows.", hint, held)
+        return _deny(DEFAULT, f"`{request.verb}` is not a command dockbell knows.", hint, held)
     info = verbmod.VERBS[verb]
     if problem := _target_problem(info, request.target):
         return _deny(DEFAULT, problem[0].upper() + problem[1:] + ".", None, held)
@@ -286,7 +286,7 @@ def _flag_reason(missing: list[str], roles: list[str]) -> str:
 
 def _no_role_reason(policy: Policy, bindings: list[RoleBinding], verb: str, request: AccessRequest) -> str:
     if not bindings:
-        return "You have no dockhand role here."
+        return "You have no dockbell role here."
     names = ", ".join(dict.fromkeys(rb.role for rb in bindings))
     if not any(verb in policy.roles[rb.role].verbs for rb in bindings):
         return f"None of your roles ({names}) allows `{verb}`."

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from bot.cliparse import Flag, FlagSet, Kind, Parsed
+from bot.core.cliparse import Flag, FlagSet, Kind, Parsed
 from bot.errors import ParseError
 from bot.policy import caps
 from bot.policy.model import Target

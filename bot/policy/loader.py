@@ -341,7 +341,7 @@ class _Checker:
 
 def _scalar_text(value: object) -> str | None:
     if isinstance(value, bool):
-        return "true" if value else "false"  # `dockhand.protected: true` means the label text "true"
+        return "true" if value else "false"  # `dockbell.protected: true` means the label text "true"
     if isinstance(value, (str, int)) and not isinstance(value, bool):
         return str(value)
     return None

@@ -10,7 +10,7 @@ containers (``on: {labels: ...}``) may use it:
 * ``target`` verbs act on one container or image; the request must name it.
 * ``list`` verbs list things; without a target they pass the gate and the caller
   filters every listed item with :func:`bot.policy.can_see`.
-* ``bot`` verbs describe dockhand itself (help, whoami); any role holding them may use them.
+* ``bot`` verbs describe dockbell itself (help, whoami); any role holding them may use them.
 * ``host`` verbs act on the whole engine (prune, build, info); only a role that is
   not limited to some containers or images may use them, since "some containers"
   cannot be enforced on a host-wide action.

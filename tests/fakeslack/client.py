@@ -21,7 +21,7 @@ from .server import FakeSlack
 from .signing import FORM_CONTENT_TYPE, signed_headers
 
 ACK_DEADLINE = 3.0
-API_APP_ID = "A_DOCKHAND"
+API_APP_ID = "A_DOCKBELL"
 VERIFICATION_TOKEN = "xyzz0WbapA4vBCDEFasx0q6G"  # deprecated field Slack still sends
 TEAM_DOMAIN = "fake"
 

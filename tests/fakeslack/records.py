@@ -7,7 +7,7 @@ from typing import Any
 
 BOT_USER_ID = "U_BOT"
 BOT_ID = "B_BOT"
-APP_ID = "A_DOCKHAND"
+APP_ID = "A_DOCKBELL"
 
 
 @dataclass

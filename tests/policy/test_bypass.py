@@ -109,7 +109,7 @@ TRIES = [
     run("userns-host", "--userns=host"),
     run("cgroupns-host", "--cgroupns", "host"),
     # --- the bot's own host ----------------------------------------------------------------------
-    run("env-file", "--env-file", "/etc/dockhand.env"),
+    run("env-file", "--env-file", "/etc/dockbell.env"),
     run("env-inherit", "-e", "SLACK_BOT_TOKEN"),
     run("env-inherit-glued", "-eSLACK_SIGNING_SECRET"),
     run("label-file", "--label-file", "/etc/passwd"),

@@ -1,10 +1,10 @@
-"""The safe default policy proposed for config/dockhand.yml loads and behaves safely."""
+"""The safe default policy proposed for config/dockbell.yml loads and behaves safely."""
 
 from __future__ import annotations
 
 from bot.policy import AccessRequest, Subject, Target, evaluate, load_policy_text
 
-# Keep in step with the policy section shipped in config/dockhand.yml.
+# Keep in step with the policy section shipped in config/dockbell.yml.
 DEFAULT_POLICY = """
 roles:
   basics:   {allow: [help, whoami, can-i], description: "what everyone may ask the bot"}
@@ -21,7 +21,7 @@ bindings:
 
 deny:
   - {flags: [docker-socket], reason: "the Docker socket is root on the host"}
-  - {verbs: [exec], on: {labels: {dockhand.no-exec: "true"}}, reason: "this container does not allow shells"}
+  - {verbs: [exec], on: {labels: {dockbell.no-exec: "true"}}, reason: "this container does not allow shells"}
 
 approvals:
   - verbs: [run, create, exec, update]
@@ -30,7 +30,7 @@ approvals:
     ttl: 15m
     reason: "dangerous flags"
   - verbs: [restart, stop, kill, rm]
-    on: {labels: {dockhand.protected: "true"}}
+    on: {labels: {dockbell.protected: "true"}}
     approvers: {usergroups: [S0CHANGEME]}
     ttl: 15m
     reason: "protected container"
@@ -44,12 +44,12 @@ ANYONE = Subject("U0SOMEONE", frozenset(), "C0ANY")
 
 
 def test_default_policy_loads() -> None:
-    policy = load_policy_text(DEFAULT_POLICY, "config/dockhand.yml")
+    policy = load_policy_text(DEFAULT_POLICY, "config/dockbell.yml")
     assert set(policy.roles) == {"basics", "viewer", "operator", "admin"}
 
 
 def test_default_policy_only_answers_help_until_someone_is_bound() -> None:
-    policy = load_policy_text(DEFAULT_POLICY, "config/dockhand.yml")
+    policy = load_policy_text(DEFAULT_POLICY, "config/dockbell.yml")
     for verb in ("help", "whoami", "can-i"):
         assert evaluate(policy, ANYONE, AccessRequest(verb, "local", None)).allowed
     for verb, target in (("ps", None), ("info", None), ("restart", Target("container", "web"))):
@@ -58,7 +58,7 @@ def test_default_policy_only_answers_help_until_someone_is_bound() -> None:
 
 def test_default_admin_needs_approval_for_flags_and_never_gets_the_socket() -> None:
     text = DEFAULT_POLICY.replace("  # - {users: [U012ABC], role: admin}", "  - {users: [U012ABC], role: admin}")
-    policy = load_policy_text(text, "config/dockhand.yml")
+    policy = load_policy_text(text, "config/dockbell.yml")
     admin = Subject("U012ABC", frozenset(), "C0ANY")
     new = Target("container", "x", image="busybox")
     plain = evaluate(policy, admin, AccessRequest("run", "local", new))

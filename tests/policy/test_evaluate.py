@@ -46,7 +46,7 @@ deny:
   - {verbs: ["*"], users: [U0BANNED], reason: "account suspended"}
   - {verbs: [ps], on: {labels: {secret: "true"}}, reason: "secret containers are hidden"}
 approvals:
-  - {verbs: [restart, stop, rm], on: {labels: {dockhand.protected: "true"}}, approvers: {usergroups: [S0OPS]},
+  - {verbs: [restart, stop, rm], on: {labels: {dockbell.protected: "true"}}, approvers: {usergroups: [S0OPS]},
      count: 1, ttl: 15m, reason: protected}
   - {verbs: [run], flags: ["*"], approvers: {users: [U012ABC]}}
 """,
@@ -64,7 +64,7 @@ NOBODY = Subject("U0NOBODY", frozenset(), "C0ANY")
 BANNED = Subject("U0BANNED", frozenset({"S0OPS"}), "C0ANY")
 
 WEB = Target("container", "/web-1", labels={"team": "payments"}, image="busybox")
-PROTECTED = Target("container", "ledger", labels={"team": "payments", "dockhand.protected": "true"})
+PROTECTED = Target("container", "ledger", labels={"team": "payments", "dockbell.protected": "true"})
 DB = Target("container", "db-1", labels={"team": "payments"})
 SEARCH = Target("container", "search-1", labels={"team": "search"})
 SHOP = Target("container", "shop-web-1", labels={"com.docker.compose.project": "shop"})
@@ -204,7 +204,7 @@ def test_denial_explains_and_hints() -> None:
     assert d.reason == "None of your roles (helper) allows `logs`."
     assert d.hint == "role `viewer` would allow this; it is held by channel C0PAYMENTS"
     d = evaluate(Policy.empty(), NOBODY, AccessRequest("ps", "prod", None))
-    assert d.reason == "You have no dockhand role here."
+    assert d.reason == "You have no dockbell role here."
     assert d.hint == "a role granting `ps` on host prod"
     d = evaluate(POLICY, OPS, AccessRequest("exec", "prod", DB))
     assert d.reason == "No shells in databases."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cliparse import Kind
+from bot.core.cliparse import Kind
 from bot.errors import ParseError
 from bot.policy.caps import FAMILIES
 from bot.policy.flagguard import (

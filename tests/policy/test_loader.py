@@ -23,7 +23,7 @@ bindings:
 deny:
   - {verbs: [exec], on: {names: ["db-*"]}, reason: "no shells in databases"}
 approvals:
-  - {verbs: [restart, stop, rm], on: {labels: {dockhand.protected: "true"}}, approvers: {usergroups: [S0OPS]},
+  - {verbs: [restart, stop, rm], on: {labels: {dockbell.protected: "true"}}, approvers: {usergroups: [S0OPS]},
      count: 1, ttl: 15m}
 """
 
@@ -52,7 +52,7 @@ def test_on_survives_yaml_1_1_safe_load() -> None:
     # yaml.safe_load turns the key `on:` into True; the config loader may hand us that.
     data = yaml.safe_load(GOOD)
     assert True in data["roles"]["operator"]
-    policy = load_policy(data, "dockhand.yml")
+    policy = load_policy(data, "dockbell.yml")
     assert policy.roles["operator"].on.labels
 
 
@@ -100,11 +100,11 @@ def test_several_mistakes_are_reported_at_once_with_line_and_field() -> None:
 
 def test_the_message_names_the_file_and_counts() -> None:
     with pytest.raises(ConfigError) as err:
-        load_policy_text("roles:\n  a: {allow: [nope]}\n  b: {allow: [zap]}\n", "cfg/dockhand.yml")
+        load_policy_text("roles:\n  a: {allow: [nope]}\n  b: {allow: [zap]}\n", "cfg/dockbell.yml")
     text = str(err.value)
-    assert text.startswith("cfg/dockhand.yml: 2 problems in the permission policy:")
-    assert "cfg/dockhand.yml:2: roles.a.allow[0]" in text
-    assert "cfg/dockhand.yml:3: roles.b.allow[0]" in text
+    assert text.startswith("cfg/dockbell.yml: 2 problems in the permission policy:")
+    assert "cfg/dockbell.yml:2: roles.a.allow[0]" in text
+    assert "cfg/dockbell.yml:3: roles.b.allow[0]" in text
 
 
 @pytest.mark.parametrize(
@@ -155,14 +155,14 @@ def test_invalid_yaml_names_the_line() -> None:
 
 def test_lines_and_prefix_for_a_policy_inside_the_config_file() -> None:
     text = "output: {preview_lines: 5}\npermissions:\n  roles:\n    viewer: {allow: [reed]}\n"
-    data, lines = yaml_with_lines(text, "dockhand.yml")
+    data, lines = yaml_with_lines(text, "dockbell.yml")
     assert isinstance(data, dict)
     with pytest.raises(PolicyError) as err:
-        load_policy(data["permissions"], "dockhand.yml", lines=lines, prefix=("permissions",))
+        load_policy(data["permissions"], "dockbell.yml", lines=lines, prefix=("permissions",))
     assert (
         err.value.problems[0]
-        .render("dockhand.yml")
-        .startswith("dockhand.yml:4: permissions.roles.viewer.allow[0]: unknown verb or group 'reed'")
+        .render("dockbell.yml")
+        .startswith("dockbell.yml:4: permissions.roles.viewer.allow[0]: unknown verb or group 'reed'")
     )
 
 

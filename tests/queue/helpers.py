@@ -13,11 +13,11 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from bot.errors import DockerError
-from bot.queue import Job, JobContext, Requester, Worker, job_id_for
-from bot.queue.worker import Handler
+from bot.jobs.queue import Job, JobContext, Requester, Worker, job_id_for
+from bot.jobs.queue.worker import Handler
 
 REQUESTER = Requester(user_id="U_ALICE", channel_id="C_OPS", thread_ts="1700000000.000100", response_url="")
-RUNS = "dockhand-test:runs:"  # list per job id: one entry per handler start, naming the worker
+RUNS = "dockbell-test:runs:"  # list per job id: one entry per handler start, naming the worker
 
 # Beats 10x the production pace so crash recovery fits in a test's time budget.
 FAST = {

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from bot.queue import Job, JobContext, JobQueue, JobStatus, host_is_live, live_workers
-from bot.queue import keys as k
-from bot.queue.scripts import DIED, STOPPED, gave_up
+from bot.jobs.queue import Job, JobContext, JobQueue, JobStatus, host_is_live, live_workers
+from bot.jobs.queue import keys as k
+from bot.jobs.queue.scripts import DIED, STOPPED, gave_up
 from tests.queue.helpers import FAST, RUNS, make_job, recording_handlers, wait_until, worker
 from tests.rig import RedisServer
 

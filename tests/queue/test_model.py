@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from bot.queue import Job, JobStatus, job_id_for
-from bot.queue.model import check_new
+from bot.jobs.queue import Job, JobStatus, job_id_for
+from bot.jobs.queue.model import check_new
 from tests.queue.helpers import REQUESTER, make_job
 
 

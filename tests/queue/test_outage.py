@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
-from bot.queue import JobQueue, JobStatus, QueueUnavailable, host_is_live
+from bot.jobs.queue import JobQueue, JobStatus, QueueUnavailable, host_is_live
 from tests.queue.helpers import RUNS, connect, make_job, recording_handlers, wait_until, worker
 from tests.rig import RedisServer, free_port
 
@@ -69,7 +69,7 @@ def _persistent(port: int, workdir: str) -> RedisServer:
 
 async def test_outage_loses_and_duplicates_nothing() -> None:
     """Down for longer than a job, back with its data: every job runs exactly once, its result kept."""
-    workdir = tempfile.mkdtemp(prefix="dockhand-redis-aof-")
+    workdir = tempfile.mkdtemp(prefix="dockbell-redis-aof-")
     server = _persistent(free_port(), workdir)
     redis = connect(server.url)
     queue = JobQueue(redis)

@@ -9,8 +9,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.errors import ServiceUnavailable
-from bot.queue import JobContext, JobNotFound, JobQueue, JobStatus, QueueUnavailable, host_is_live, job_id_for
-from bot.queue import keys as k
+from bot.jobs.queue import JobContext, JobNotFound, JobQueue, JobStatus, QueueUnavailable, host_is_live, job_id_for
+from bot.jobs.queue import keys as k
 from tests.queue.helpers import REQUESTER, connect, make_job, worker
 from tests.rig import free_port
 

@@ -9,9 +9,9 @@ import logging
 import pytest
 import redis.asyncio as aioredis
 
-from bot.queue import Job, JobContext, JobQueue, JobStatus, all_hosts, host_is_live, live_workers
-from bot.queue import keys as k
-from bot.queue.worker import Handler
+from bot.jobs.queue import Job, JobContext, JobQueue, JobStatus, all_hosts, host_is_live, live_workers
+from bot.jobs.queue import keys as k
+from bot.jobs.queue.worker import Handler
 from tests.queue.helpers import RUNS, make_job, recording_handlers, wait_until, worker
 
 
@@ -121,13 +121,13 @@ async def test_handler_errors(redis: aioredis.Redis, host: str, caplog: pytest.L
     unknown = make_job(host, "export")
     for job in (docker, bug, unknown):
         await queue.enqueue(job)
-    with caplog.at_level(logging.ERROR, logger="bot.queue.worker"):
+    with caplog.at_level(logging.ERROR, logger="bot.jobs.queue.worker"):
         async with worker(redis, host):
             results = [await queue.wait(job.id, timeout=5) for job in (docker, bug, unknown)]
     assert results[0].status is JobStatus.FAILED
     assert results[0].error == "Error response from daemon: No such container: nope"
     assert results[1].status is JobStatus.FAILED
-    assert results[1].error.startswith("dockhand failed while running the job (incident ")
+    assert results[1].error.startswith("dockbell failed while running the job (incident ")
     incident = results[1].error.split("incident ")[1].rstrip(")")
     record = next(r for r in caplog.records if incident in r.getMessage())
     assert record.exc_info is not None and "a bug in a handler" in str(record.exc_info[1])

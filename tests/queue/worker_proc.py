@@ -9,7 +9,7 @@ import argparse
 import asyncio
 import logging
 
-from bot.queue import run_worker_until_signal
+from bot.jobs.queue import run_worker_until_signal
 from tests.queue.helpers import connect, recording_handlers, worker
 
 

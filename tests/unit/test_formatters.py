@@ -1,4 +1,4 @@
-"""bot.formatters against docker/cli's own tests (container_test.go, image_test.go,
+"""bot.cli_output.formatters against docker/cli's own tests (container_test.go, image_test.go,
 formatter_stats_test.go, stats_helpers_test.go, port.go) and Engine API fixtures."""
 
 from __future__ import annotations
@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
+from bot.cli_output.formatters import containers as cfmt
+from bot.cli_output.formatters import images as ifmt
+from bot.cli_output.formatters import stats as sfmt
+from bot.cli_output.formatters import system as sysfmt
+from bot.cli_output.formatters.listing import HeaderContext, pre_format, render_list
+from bot.cli_output.formatters.reference import ReferenceError, parse_normalized_named, truncate_id
 from bot.errors import TemplateError, UserError
-from bot.formatters import containers as cfmt
-from bot.formatters import images as ifmt
-from bot.formatters import stats as sfmt
-from bot.formatters import system as sysfmt
-from bot.formatters.listing import HeaderContext, pre_format, render_list
-from bot.formatters.reference import ReferenceError, parse_normalized_named, truncate_id
 
 NOW = 1_800_000_000.0
 DAY = 86_400
@@ -524,7 +524,7 @@ VERSION = {
 def test_format_version() -> None:
     text = sysfmt.format_version(VERSION, {"Version": "0.1.0", "ApiVersion": "1.41", "Os": "slack", "Arch": "chatops"})
     assert text == (
-        "Client: dockhand\n"
+        "Client: dockbell\n"
         " Version:           0.1.0\n"
         " API version:       1.41\n"
         " OS/Arch:           slack/chatops\n"

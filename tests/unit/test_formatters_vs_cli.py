@@ -1,8 +1,8 @@
-"""Byte-for-byte comparison of bot.formatters with the real docker CLI on this machine.
+"""Byte-for-byte comparison of bot.cli_output.formatters with the real docker CLI on this machine.
 
 Run by hand (it needs the docker CLI, a running engine and the image
-``dockhand-test/busybox:latest``); skipped elsewhere. It creates containers named
-``dockhand-fmt-*`` labelled ``dockhand.test=1`` and one volume, and removes exactly those.
+``dockbell-test/busybox:latest``); skipped elsewhere. It creates containers named
+``dockbell-fmt-*`` labelled ``dockbell.test=1`` and one volume, and removes exactly those.
 
 Time columns (CREATED, STATUS) tick between our API call and the CLI's, so comparisons that
 show them retry, and render ours for every "now" the CLI may have used.
@@ -18,17 +18,17 @@ from typing import Any
 
 import pytest
 
+from bot.cli_output.formatters import containers as cfmt
+from bot.cli_output.formatters import images as ifmt
+from bot.cli_output.formatters import stats as sfmt
+from bot.cli_output.formatters import system as sysfmt
+from bot.cli_output.formatters.listing import render_list
 from bot.errors import TemplateError, UserError
-from bot.formatters import containers as cfmt
-from bot.formatters import images as ifmt
-from bot.formatters import stats as sfmt
-from bot.formatters import system as sysfmt
-from bot.formatters.listing import render_list
 from tests.unit.test_gotemplate import GO_CASES, GO_ERRORS, GO_PARSE_ERRORS
 
-IMAGE = "dockhand-test/busybox:latest"
-LABEL = "dockhand.test=1"
-VOLUME = "dockhand-fmt-vol"
+IMAGE = "dockbell-test/busybox:latest"
+LABEL = "dockbell.test=1"
+VOLUME = "dockbell-fmt-vol"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -49,13 +49,13 @@ def cli_out(*args: str) -> str:
 
 CONTAINERS: dict[str, list[str]] = {
     # Host ports below the ephemeral range (32768+), where the session's own client sockets live.
-    "dockhand-fmt-a": ["run", "-d", "-p", "127.0.0.1:28080:80", "-p", "28081:81",
+    "dockbell-fmt-a": ["run", "-d", "-p", "127.0.0.1:28080:80", "-p", "28081:81",
                        "-p", "127.0.0.1:28090-28092:90-92/udp",
                        "--label", "x=日本語", "--label", "com.example.vendor=acme", IMAGE, "sleep", "600"],
-    "dockhand-fmt-b": ["run", "-d", IMAGE, "sh", "-c", "exit 3"],
-    "dockhand-fmt-c": ["run", "-d", "-v", f"{VOLUME}:/data", "--expose", "7000", IMAGE, "sh", "-c",
+    "dockbell-fmt-b": ["run", "-d", IMAGE, "sh", "-c", "exit 3"],
+    "dockbell-fmt-c": ["run", "-d", "-v", f"{VOLUME}:/data", "--expose", "7000", IMAGE, "sh", "-c",
                        "sleep 600; echo a long command line that the CLI truncates"],
-    "dockhand-fmt-d": ["create", IMAGE, "echo", "created only"],
+    "dockbell-fmt-d": ["create", IMAGE, "echo", "created only"],
 }  # fmt: skip
 
 
@@ -180,8 +180,8 @@ def _ours_for_template(rows: list[dict[str, Any]], fmt: str) -> tuple[str, str]:
 
 @pytest.mark.parametrize("fmt", ENGINE_TEMPLATES)
 def test_go_template_engine_matches(api: Any, fmt: str) -> None:
-    rows = api.containers(all=True, filters={"name": "^dockhand-fmt-a$"})
-    result = cli("ps", "-a", "--filter", "name=^dockhand-fmt-a$", "--format", fmt)
+    rows = api.containers(all=True, filters={"name": "^dockbell-fmt-a$"})
+    result = cli("ps", "-a", "--filter", "name=^dockbell-fmt-a$", "--format", fmt)
     stdout, stderr = _ours_for_template(rows, fmt)
     assert (stdout, stderr) == (result.stdout, result.stderr.removesuffix("\n"))
 
@@ -196,28 +196,28 @@ def test_port_lists_everything(api: Any) -> None:
 
 @pytest.mark.parametrize("wanted", ["80", "80/tcp", "81", "91/udp", "92/udp"])
 def test_port_filter(api: Any, wanted: str) -> None:
-    assert cfmt.format_port_output(api.inspect_container("dockhand-fmt-a"), wanted) == cli_out(
-        "port", "dockhand-fmt-a", wanted
+    assert cfmt.format_port_output(api.inspect_container("dockbell-fmt-a"), wanted) == cli_out(
+        "port", "dockbell-fmt-a", wanted
     )
 
 
 def test_port_errors(api: Any) -> None:
-    inspect = api.inspect_container("dockhand-fmt-a")
+    inspect = api.inspect_container("dockbell-fmt-a")
     for missing in ("9999", "91/tcp", "7000"):
         assert cfmt.format_port_output(inspect, missing) == ""
-        result = cli("port", "dockhand-fmt-a", missing)
+        result = cli("port", "dockbell-fmt-a", missing)
         assert result.returncode == 1
         # The CLI quotes the argument as typed (no "/tcp" added).
-        assert result.stderr.strip() == f"Error: No public port '{missing}' published for dockhand-fmt-a"
+        assert result.stderr.strip() == f"Error: No public port '{missing}' published for dockbell-fmt-a"
     with pytest.raises(UserError) as caught:
         cfmt.format_port_output(inspect, "abc")
-    assert caught.value.message == cli("port", "dockhand-fmt-a", "abc").stderr.strip()
+    assert caught.value.message == cli("port", "dockbell-fmt-a", "abc").stderr.strip()
 
 
 @pytest.mark.parametrize("ps_args", [(), ("-o", "pid,comm"), ("aux",)])
 def test_top(api: Any, ps_args: tuple[str, ...]) -> None:
-    top = api.top("dockhand-fmt-a", ps_args=" ".join(ps_args) or None)
-    assert sysfmt.format_top(top) == cli_out("top", "dockhand-fmt-a", *ps_args)
+    top = api.top("dockbell-fmt-a", ps_args=" ".join(ps_args) or None)
+    assert sysfmt.format_top(top) == cli_out("top", "dockbell-fmt-a", *ps_args)
 
 
 # -- docker images ------------------------------------------------------------------------------
@@ -252,7 +252,7 @@ def test_images(api: Any, fmt: str | None, flags: tuple[str, ...]) -> None:
 
 def test_images_template_error(api: Any) -> None:
     result = cli("images", "--format", "{{.Foo}}")
-    rows = ifmt.image_rows(api.images(name="dockhand-test/busybox"), digests=False, trunc=True, now=time.time())
+    rows = ifmt.image_rows(api.images(name="dockbell-test/busybox"), digests=False, trunc=True, now=time.time())
     with pytest.raises(TemplateError) as caught:
         render_list("{{.Foo}}", default_table="", headers=ifmt.IMAGE_HEADERS, contexts=rows)
     assert caught.value.message == result.stderr.strip()
@@ -266,19 +266,19 @@ def test_images_template_error(api: Any) -> None:
 )
 def test_stats_of_a_stopped_container(api: Any, flags: tuple[str, ...]) -> None:
     # A stopped container's sample is all zeros: every column is deterministic.
-    sample = api.stats("dockhand-fmt-b", stream=False)
-    context = sfmt.StatsContext(sfmt.compute_stats(sample), container="dockhand-fmt-b", trunc="--no-trunc" not in flags)
+    sample = api.stats("dockbell-fmt-b", stream=False)
+    context = sfmt.StatsContext(sfmt.compute_stats(sample), container="dockbell-fmt-b", trunc="--no-trunc" not in flags)
     fmt = flags[1] if flags[:1] == ("--format",) else None
     ours = render_list(fmt, default_table=sfmt.STATS_DEFAULT_TABLE, headers=sfmt.STATS_HEADERS, contexts=[context])
-    assert ours == cli_out("stats", "--no-stream", *flags, "dockhand-fmt-b")
+    assert ours == cli_out("stats", "--no-stream", *flags, "dockbell-fmt-b")
 
 
 def test_stats_of_a_running_container(api: Any) -> None:
     fmt = "{{.Container}} {{.ID}} {{.Name}} {{.PIDs}} {{.MemUsage}} {{.CPUPerc}} {{.MemPerc}} {{.NetIO}} {{.BlockIO}}"
-    sample = api.stats("dockhand-fmt-a", stream=False)
-    context = sfmt.StatsContext(sfmt.compute_stats(sample), container="dockhand-fmt-a")
+    sample = api.stats("dockbell-fmt-a", stream=False)
+    context = sfmt.StatsContext(sfmt.compute_stats(sample), container="dockbell-fmt-a")
     ours = render_list(fmt, default_table="", headers=sfmt.STATS_HEADERS, contexts=[context]).split()
-    theirs = cli_out("stats", "--no-stream", "--format", fmt, "dockhand-fmt-a").split()
+    theirs = cli_out("stats", "--no-stream", "--format", fmt, "dockbell-fmt-a").split()
     # Identity, PIDs and the memory limit are stable; usage numbers come from another sample.
     assert ours[:4] == theirs[:4]
     assert ours[6] == theirs[6]  # the memory limit
@@ -294,7 +294,7 @@ def test_version_server_section(api: Any) -> None:
     ours = sysfmt.format_version(api.version(), {"Version": "0.1.0", "ApiVersion": api.api_version})
     theirs = cli_out("version")
     assert ours.split("\n\n", 1)[1] == theirs.split("\n\n", 1)[1]
-    assert ours.startswith(f"Client: dockhand\n Version:           0.1.0\n API version:       {api.api_version}\n")
+    assert ours.startswith(f"Client: dockbell\n Version:           0.1.0\n API version:       {api.api_version}\n")
 
 
 def test_info_server_section(api: Any) -> None:

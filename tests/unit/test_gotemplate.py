@@ -1,4 +1,4 @@
-"""bot.gotemplate: Go text/template semantics, docker's functions, Go's error wording.
+"""bot.cli_output.gotemplate: Go text/template semantics, docker's functions, Go's error wording.
 
 Expected outputs marked "(Go)" were produced by the real Go engine, through
 ``docker ps --format`` of docker CLI 28.2 (Go 1.24); test_formatters_vs_cli.py replays
@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import gotemplate
+from bot.cli_output import gotemplate
+from bot.cli_output.gotemplate import GoFunc, GoNil, GoStruct, GoTemplateError, go_json, go_quote, go_sprint, parse
 from bot.errors import TemplateError
-from bot.gotemplate import GoFunc, GoNil, GoStruct, GoTemplateError, go_json, go_quote, go_sprint, parse
 
 
 def run(text: str, data: object = None) -> str:
@@ -293,9 +293,9 @@ def test_go_sprint_spacing() -> None:
 
 
 def test_runaway_templates_are_stopped() -> None:
-    with pytest.raises(GoTemplateError, match="dockhand's limit"):
+    with pytest.raises(GoTemplateError, match="dockbell's limit"):
         run("{{range 100000000}}xxxxxxxxxx{{end}}")
-    with pytest.raises(GoTemplateError, match="dockhand's limit"):
+    with pytest.raises(GoTemplateError, match="dockbell's limit"):
         run('{{pad "x" 100000000 0}}')
     with pytest.raises(GoTemplateError, match="maximum template depth"):
         run('{{define "a"}}{{template "a"}}{{end}}{{template "a"}}')

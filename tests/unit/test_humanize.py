@@ -1,10 +1,10 @@
-"""bot.humanize against docker/go-units' own expectations (duration_test.go, size_test.go)."""
+"""bot.cli_output.units against docker/go-units' own expectations (duration_test.go, size_test.go)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.humanize import bytes_size, human_duration, human_size, time_ago
+from bot.cli_output.units import bytes_size, human_duration, human_size, time_ago
 
 SECOND = 1
 MINUTE = 60

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot import gotemplate
-from bot.formatters import containers as cfmt
-from bot.formatters import images as ifmt
-from bot.formatters.listing import _simple_rows, pre_format
+from bot.cli_output import gotemplate
+from bot.cli_output.formatters import containers as cfmt
+from bot.cli_output.formatters import images as ifmt
+from bot.cli_output.formatters.listing import _simple_rows, pre_format
 
 NOW = 1_800_000_000.0
 CONTAINERS = [

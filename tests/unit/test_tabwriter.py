@@ -1,10 +1,10 @@
-"""bot.tabwriter against the test table of docker/cli's tabwriter fork (cases without flags)."""
+"""bot.cli_output.tabwriter against the test table of docker/cli's tabwriter fork (cases without flags)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.tabwriter import TabWriter, display_width, format_table, render_tabbed
+from bot.cli_output.tabwriter import TabWriter, display_width, format_table, render_tabbed
 
 # (name, minwidth, tabwidth, padding, padchar, src, expected) from
 # docker/cli cli/command/formatter/tabwriter/tabwriter_test.go

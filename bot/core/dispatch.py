@@ -1,0 +1,152 @@
+"""Text after `/docker` -> an :class:`Invocation`, in the docker CLI's grammar.
+
+Everything here is pure: no I/O, and every failure is a :class:`UserError` (or
+:class:`HelpRequested`) worded the way the docker CLI words it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import shlex
+
+from bot.core import helptext
+from bot.core.cliparse import Flag, FlagSet, Kind
+from bot.core.registry import HOST_FLAG, Command, Registry
+from bot.core.types import Invocation
+from bot.errors import HelpRequested, NotAvailableYet, ParseError, UnknownCommand
+
+# docker commands that exist in the real CLI but not (yet) in dockbell: they get
+# "not available yet" instead of "not a docker command", which would be a lie.
+KNOWN_DOCKER_COMMANDS = frozenset(
+    """
+    attach build builder buildx checkpoint commit compose config container context cp create diff
+    events exec export history image images import info inspect kill load login logout logs manifest
+    network node pause plugin port ps pull push rename restart rm rmi run save search secret service
+    stack start stats stop swarm system tag top trust unpause update version volume wait
+    """.split()
+)
+# The real subcommands of docker's management commands, for the same reason.
+MANAGEMENT_SUBCOMMANDS: dict[str, frozenset[str]] = {
+    "container": frozenset(
+        """
+    attach commit cp create diff exec export inspect kill logs ls list pause port prune rename
+    restart rm run start stats stop top unpause update wait ps
+    """.split()
+    ),
+    "image": frozenset("""build history import inspect load ls list prune pull push rm save tag""".split()),
+    "system": frozenset("""df events info prune""".split()),
+    "network": frozenset("""connect create disconnect inspect ls list prune rm""".split()),
+    "volume": frozenset("""create inspect ls list prune rm""".split()),
+}
+
+# Slack clients may turn straight quotes into typographic ones; a shell would not see those.
+_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'", "\u00a0": " "})
+
+GLOBAL_FLAGS = FlagSet(
+    [
+        HOST_FLAG,
+        Flag(
+            "context",
+            "Name of the context to use",
+            Kind.STRING,
+            short="c",
+            not_available="docker contexts do not apply in dockbell",
+        ),
+        Flag("debug", "Enable debug mode", short="D", not_available="debug mode is not offered in chat"),
+        Flag("version", "Print version information and quit", short="v"),
+        Flag("help", "Print usage", short="h"),
+    ],
+    interspersed=False,
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Split like a POSIX shell, after undoing what Slack did to the text."""
+    cleaned = html.unescape(text).translate(_QUOTES).strip()
+    try:
+        return shlex.split(cleaned, comments=False, posix=True)
+    except ValueError as err:  # "No closing quotation"
+        raise ParseError(f"cannot parse command line: {str(err).lower()}") from None
+
+
+def normalise(text: str) -> str:
+    return " ".join(shlex.quote(t) for t in tokenize(text))
+
+
+def parse(text: str, registry: Registry) -> Invocation:
+    words = tokenize(text)
+    top = GLOBAL_FLAGS.parse(words)
+    if top.opts["version"]:
+        words = ["version"]
+    elif top.opts["help"] or not top.args:
+        raise HelpRequested(helptext.general(registry), general=True)
+    else:
+        words = top.args
+    if words[0] == "help":
+        return _help_for(words[1:], registry)
+
+    found = registry.lookup(words)
+    if found is None:
+        raise _unknown(words, registry)
+    cmd, used = found
+    parsed = cmd.flagset.parse(words[used:])
+    if parsed.opts["help"]:
+        raise HelpRequested(helptext.command(cmd))
+    _check_arity(cmd, parsed.args)
+    parsed.opts.pop("help")
+    host = _one_host(top.opts["host"], parsed.opts.pop("host", None))
+    return Invocation(
+        host=host, command=cmd, opts=parsed.opts, args=parsed.args, text=normalise(text), given=parsed.given
+    )
+
+
+def _one_host(before: str | None, after: str | None) -> str | None:
+    if before and after and before != after:
+        raise ParseError(f"conflicting hosts: -H {before} and -H {after}")
+    return after or before
+
+
+def _help_for(words: list[str], registry: Registry) -> Invocation:
+    if not words:
+        raise HelpRequested(helptext.general(registry), general=True)
+    found = registry.lookup(words)
+    if found is None:
+        raise _unknown(words, registry)
+    raise HelpRequested(helptext.command(found[0]))
+
+
+def _check_arity(cmd: Command, args: list[str]) -> None:
+    see = f"See '{cmd.aliases[0]} --help'."
+    usage = f"Usage:  {cmd.usage}\n\n{cmd.summary}"
+    if len(args) < cmd.min_args:
+        need = "1 argument" if cmd.min_args == 1 else f"{cmd.min_args} arguments"
+        qualifier = "exactly" if cmd.max_args == cmd.min_args else "at least"
+        raise ParseError(f'"{cmd.aliases[0]}" requires {qualifier} {need}.\n{see}', usage=usage)
+    if cmd.max_args is not None and len(args) > cmd.max_args:
+        if cmd.max_args == 0:
+            raise ParseError(f'"{cmd.aliases[0]}" accepts no arguments.\n{see}', usage=usage)
+        need = "1 argument" if cmd.max_args == 1 else f"{cmd.max_args} arguments"
+        raise ParseError(f'"{cmd.aliases[0]}" accepts at most {need}.\n{see}', usage=usage)
+
+
+def _unknown(words: list[str], registry: Registry) -> Exception:
+    first = words[0]
+    if first in MANAGEMENT_SUBCOMMANDS and len(words) >= 2:
+        spelled = f"{first} {words[1]}"
+        if words[1] in MANAGEMENT_SUBCOMMANDS[first]:
+            return NotAvailableYet(f"`docker {spelled}` is not available in dockbell yet. Try `/docker help`.")
+        ours = [s.split()[1] for s in registry.spellings() if s.startswith(first + " ")]
+        return _not_a_command(spelled, words[1], ours, prefix=first + " ")
+    if first in KNOWN_DOCKER_COMMANDS:
+        return NotAvailableYet(f"`docker {first}` is not available in dockbell yet. Try `/docker help`.")
+    names = sorted({s.split()[0] for s in registry.spellings()} | {"help"})
+    return _not_a_command(first, first, names, prefix="")
+
+
+def _not_a_command(spelled: str, word: str, candidates: list[str], *, prefix: str) -> UnknownCommand:
+    close = difflib.get_close_matches(word, candidates, n=3, cutoff=0.6)
+    message = f"docker: '{spelled}' is not a docker command.\nSee 'docker --help'"
+    if close:
+        message += "\n\nDid you mean " + " or ".join(f"`{prefix}{c}`" for c in close) + "?"
+    return UnknownCommand(message)

@@ -1,0 +1,222 @@
+"""The Slack side of jobs: queue a job, post its status message, keep that message current.
+
+One message per job, posted in the channel where the command was typed and edited in
+place as the job moves: queued (position) -> waiting (behind whom) -> running (progress)
+-> succeeded / failed / cancelled / interrupted, with a Cancel button while it can be
+cancelled.  The message follows the job through Redis pub/sub, so it is right whichever
+worker, on whichever machine, runs the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from slack_sdk.errors import SlackApiError
+
+from bot.errors import ServiceUnavailable
+from bot.jobs.queue import Job, JobQueue, JobStatus, Requester, host_is_live, job_id_for
+from bot.ops.audit import AuditLog, AuditRecord
+from bot.slack import render
+from bot.slack.out import SlackOut, slack_error_code
+
+log = logging.getLogger(__name__)
+
+UPDATE_EVERY = 1.0  # Slack: about one chat.update per second per message
+COMMAND_VERB = "command"  # a whole /docker command answered by a host's worker
+COMMAND_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    host: str
+    verb: str
+    target: str  # what docker acts on: a container ID, an image reference
+    target_name: str  # what people call it
+    command: str  # as typed, normalised
+    user_id: str
+    channel_id: str
+    response_url: str
+    args: dict[str, Any]
+    idempotent: bool
+    timeout_seconds: float
+    lock_key: str | None
+
+
+class JobDesk:
+    def __init__(
+        self,
+        queue: JobQueue,
+        redis: aioredis.Redis,
+        slack: SlackOut,
+        audit: AuditLog | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.audit = audit
+        self.queue = queue
+        self.redis = redis
+        self.slack = slack
+        self.clock = clock
+        self._followers: set[asyncio.Task[None]] = set()
+
+    async def require_live(self, host: str) -> None:
+        """Fail fast, saying why, rather than queue work that nobody will pick up."""
+        if not await host_is_live(self.redis, host):
+            raise ServiceUnavailable(
+                f"host `{host}` has no live worker, so nothing can run there now "
+                f"(start one with `dockbell worker --host {host}`; `/docker hosts` shows them all)."
+            )
+
+    async def submit(self, req: JobRequest) -> tuple[Job, bool]:
+        """Queue the job and post its status message; (job, False) when this request was already queued."""
+        await self.require_live(req.host)
+        # Slack gives each invocation its own response_url: the same request (a retry, a
+        # double submission) maps to the same id, a new command to a new one.
+        job_id = job_id_for(req.host, req.verb, req.target, req.response_url)
+        existing = await self.queue.get(job_id)
+        if existing is not None:
+            return existing, False
+        ts = await self._post_status(req, job_id)
+        job = Job(
+            id=job_id,
+            host=req.host,
+            verb=req.verb,
+            target=req.target,
+            requester=Requester(req.user_id, req.channel_id, ts, req.response_url),
+            args={**req.args, "command": req.command, "target_name": req.target_name},
+            idempotent=req.idempotent,
+            timeout_seconds=req.timeout_seconds,
+            lock_key=req.lock_key,
+        )
+        stored, created = await self.queue.enqueue(job)
+        if not created and ts:
+            with contextlib.suppress(SlackApiError):
+                await self.slack.client.chat_delete(channel=req.channel_id, ts=ts)
+        if created:
+            self.follow(stored)
+        return stored, created
+
+    async def forward(
+        self, *, host: str, text: str, user_id: str, user_name: str, channel_id: str, team_id: str, response_url: str
+    ) -> Job:
+        """Hand a whole command to the host's worker, which answers it itself (gate, audit, reply).
+
+        For hosts this process cannot reach: the worker next to the engine can.
+        """
+        await self.require_live(host)
+        job = Job(
+            id=job_id_for(host, COMMAND_VERB, response_url),
+            host=host,
+            verb=COMMAND_VERB,
+            requester=Requester(user_id, channel_id, "", response_url),
+            args={"text": text, "user_name": user_name, "team_id": team_id},
+            idempotent=False,
+            timeout_seconds=COMMAND_TIMEOUT,
+        )
+        stored, _created = await self.queue.enqueue(job)
+        return stored
+
+    async def _post_status(self, req: JobRequest, job_id: str) -> str:
+        placeholder = Job(
+            id=job_id,
+            host=req.host,
+            verb=req.verb,
+            target=req.target,
+            requester=Requester(req.user_id, req.channel_id),
+            args={"command": req.command, "target_name": req.target_name},
+        )
+        message = render.job_message(placeholder, position=0)
+        try:
+            result = await self.slack.client.chat_postMessage(channel=req.channel_id, **message)
+        except SlackApiError as err:
+            if slack_error_code(err) in ("not_in_channel", "channel_not_found", "is_archived"):
+                return ""  # no live status in the channel: the outcome goes to the requester instead
+            raise
+        return str(result["ts"])
+
+    def follow(self, job: Job) -> None:
+        task = asyncio.create_task(self._follow(job), name=f"follow {job.id}")
+        self._followers.add(task)
+        task.add_done_callback(self._followers.discard)
+
+    async def _follow(self, job: Job) -> None:
+        """Edit the message on every change of state at once; progress at most once a second,
+        the latest always shown in the end (a pending progress edit is flushed, not dropped)."""
+        shown: tuple[str, object] | None = None
+        last_sent = 0.0
+        pending: asyncio.Task[None] | None = None
+
+        async def flush_later(latest: Job, delay: float) -> None:
+            nonlocal last_sent
+            await asyncio.sleep(delay)
+            last_sent = time.monotonic()
+            await self.show(latest)
+
+        try:
+            async with contextlib.aclosing(self.queue.watch(job.id)) as changes:
+                async for latest in changes:
+                    state = (str(latest.status), latest.progress.get("waiting_for"))
+                    if pending is not None:
+                        pending.cancel()
+                        pending = None
+                    wait = UPDATE_EVERY - (time.monotonic() - last_sent)
+                    if state != shown or wait <= 0:
+                        shown = state
+                        last_sent = time.monotonic()
+                        await self.show(latest)
+                    if latest.finished:
+                        await self._audit_outcome(latest)
+                    else:
+                        pending = asyncio.create_task(flush_later(latest, wait))
+        except Exception:  # CancelledError is not an Exception: cancellation still propagates
+            log.exception("lost track of job %s", job.id)
+        finally:
+            if pending is not None:
+                pending.cancel()
+
+    async def _audit_outcome(self, job: Job) -> None:
+        """A second audit record when a job ends: the command's record says it was queued."""
+        if self.audit is None:
+            return
+        took = (job.finished_at or 0) - (job.started_at or job.finished_at or 0)
+        await self.audit.record(
+            AuditRecord(
+                time=self.clock(),
+                user_id=job.requester.user_id,
+                user_name="",
+                channel_id=job.requester.channel_id,
+                command=str(job.args.get("command", job.verb)),
+                host=job.host,
+                target=f"{'image' if job.verb == 'pull' else 'container'} {job.args.get('target_name', job.target)}",
+                decision="allow",
+                rule=f"job finished (cancelled by {job.cancel_requested_by})"
+                if job.cancel_requested_by
+                else "job finished",
+                outcome=f"job {job.status}",
+                duration_ms=round(took * 1000),
+                job_id=job.id,
+            )
+        )
+
+    async def show(self, job: Job) -> None:
+        position = await self.queue.position(job) if job.status is JobStatus.QUEUED else 0
+        message = render.job_message(job, position=position)
+        ts, channel = job.requester.thread_ts, job.requester.channel_id
+        try:
+            if ts:
+                await self.slack.client.chat_update(channel=channel, ts=ts, **message)
+            elif job.finished and job.requester.response_url:
+                await self.slack.respond(job.requester.response_url, {**message, "response_type": "ephemeral"})
+        except Exception as err:
+            log.warning("could not update the status of job %s: %s", job.id, err)
+
+    async def close(self) -> None:
+        for task in list(self._followers):
+            task.cancel()
+        await asyncio.gather(*self._followers, return_exceptions=True)

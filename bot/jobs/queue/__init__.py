@@ -1,0 +1,30 @@
+"""Long Docker jobs on a queue in Redis Streams: one stream per Docker host, worked by that host's workers.
+
+Slack side: ``JobQueue`` (enqueue, get, list, cancel, position, watch), ``host_is_live``,
+``live_workers``, ``all_hosts``.  Docker side: ``Worker`` with handlers taking a
+``JobContext``, and ``run_worker_until_signal``.  Key layout: ``bot.jobs.queue.keys``.
+"""
+
+from bot.jobs.queue.client import JobQueue, all_hosts, host_is_live, live_workers
+from bot.jobs.queue.context import JobContext
+from bot.jobs.queue.errors import JobNotFound, QueueUnavailable
+from bot.jobs.queue.model import Job, JobStatus, Requester, WorkerInfo, job_id_for
+from bot.jobs.queue.worker import Handler, Worker, run_worker_until_signal
+
+__all__ = [
+    "Handler",
+    "Job",
+    "JobContext",
+    "JobNotFound",
+    "JobQueue",
+    "JobStatus",
+    "QueueUnavailable",
+    "Requester",
+    "Worker",
+    "WorkerInfo",
+    "all_hosts",
+    "host_is_live",
+    "job_id_for",
+    "live_workers",
+    "run_worker_until_signal",
+]

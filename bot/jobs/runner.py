@@ -1,0 +1,264 @@
+"""One `/docker` command from text to delivered answer; one Share click likewise.
+
+This is the only place that knows the whole flow, so the Slack adapter (app.py)
+stays a thin translation of Bolt's arguments into these calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Config
+from bot.core import dispatch, helptext
+from bot.core.context import HandlerContext
+from bot.core.registry import Registry
+from bot.core.shares import SharedAnswer, ShareStore
+from bot.core.types import Output, Requester
+from bot.engine.hosts import DockerHosts
+from bot.errors import HelpRequested, UserError
+from bot.jobs.desk import JobDesk
+from bot.jobs.gate import Denied, Gate
+from bot.ops.audit import AuditLog, AuditRecord
+from bot.ops.metrics import Metrics
+from bot.policy import Target, allowed_verbs
+from bot.slack import render
+from bot.slack.out import SlackOut, slack_error_code
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    registry: Registry
+    hosts: DockerHosts
+    slack: SlackOut
+    shares: ShareStore
+    config: Config
+    metrics: Metrics
+    gate: Gate
+    audit: AuditLog
+    jobs: JobDesk
+    clock: Callable[[], float] = time.time
+
+
+@dataclass
+class _Outcome:
+    name: str = "unknown"
+    label: str = "ok"
+    decision: str = "-"
+    rule: str = ""
+    host: str = ""
+    job_ids: list[str] = field(default_factory=list)
+    forwarded: bool = False
+    targets: list[Target] = field(default_factory=list)
+
+
+class CommandService:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    async def handle_command(
+        self, requester: Requester, text: str, response_url: str, *, keep_original: bool = False
+    ) -> None:
+        started = time.monotonic()
+        try:
+            shown = dispatch.normalise(text)
+        except UserError:
+            shown = text.strip()
+        outcome = _Outcome()
+        message = await self._run(requester, text, shown, outcome, response_url)
+        elapsed = time.monotonic() - started
+        if outcome.forwarded:
+            self.s.metrics.commands.inc(command="forwarded", outcome="ok")
+            return
+        # Recorded before the answer goes out, so the trail is never behind what people saw.
+        await self.s.audit.record(
+            AuditRecord(
+                time=self.s.clock(),
+                user_id=requester.user_id,
+                user_name=requester.user_name,
+                channel_id=requester.channel_id,
+                command=shown,
+                host=outcome.host,
+                target=", ".join(_describe(t) for t in outcome.targets),
+                decision=outcome.decision,
+                rule=outcome.rule,
+                outcome=outcome.label,
+                duration_ms=round(elapsed * 1000),
+                job_id=",".join(outcome.job_ids),
+            )
+        )
+        if message is not None:
+            if keep_original:  # an answer to a button must not replace the message it is on
+                message = {**message, "replace_original": False}
+            await self._deliver(response_url, message)
+        self.s.metrics.commands.inc(command=outcome.name, outcome=outcome.label)
+        self.s.metrics.command_seconds.observe(time.monotonic() - started, command=outcome.name)
+
+    async def _run(
+        self, requester: Requester, text: str, shown: str, outcome: _Outcome, response_url: str
+    ) -> render.Message | None:
+        try:
+            access = await self.s.gate.access_for(requester, self.s.config.host_for_channel(requester.channel_id))
+            inv = dispatch.parse(text, self.s.registry)
+            outcome.name = inv.command.name
+            if inv.host:
+                self.s.hosts.check(inv.host)
+                access.host = inv.host
+            outcome.host = access.host
+            if not self.s.hosts.direct(access.host):
+                outcome.forwarded = True
+                await self.s.jobs.forward(
+                    host=access.host,
+                    text=text,
+                    user_id=requester.user_id,
+                    user_name=requester.user_name,
+                    channel_id=requester.channel_id,
+                    team_id=requester.team_id,
+                    response_url=response_url,
+                )
+                return None  # the worker answers, and audits, with the engine at hand
+            try:
+                outcome.targets = await self.s.gate.authorize(inv, access)
+            finally:
+                if access.decisions:
+                    last = access.decisions[-1]
+                    outcome.decision, outcome.rule = ("allow" if last.allowed else "deny"), last.rule
+            ctx = HandlerContext(
+                docker=self.s.hosts.gateway(access.host),
+                requester=requester,
+                access=access,
+                gate=self.s.gate,
+                audit=self.s.audit,
+                registry=self.s.registry,
+                jobs=self.s.jobs,
+                hosts=self.s.hosts,
+                response_url=response_url,
+                targets=outcome.targets,
+                job_ids=outcome.job_ids,
+                clock=self.s.clock,
+            )
+            output = await inv.command.handler(inv, ctx)
+            return await self._answer(requester, shown, output)
+        except HelpRequested as h:
+            outcome.label = "help"
+            body = h.text
+            if h.general:
+                body = helptext.general(self.s.registry, allowed=allowed_verbs(access.policy, access.subject))
+            return render.help_reply(shown, body)
+        except Denied as err:
+            outcome.label = "denied"
+            return render.error_reply(shown, err.message)
+        except UserError as err:
+            outcome.label = "user_error"
+            return render.error_reply(shown, err.message, err.usage)
+        except Exception:
+            incident = secrets.token_hex(4)
+            log.exception("incident %s: /docker %s by %s", incident, shown, requester.user_id)
+            outcome.label = "failure"
+            return render.failure_reply(shown, incident)
+
+    async def _deliver(self, response_url: str, message: render.Message) -> None:
+        try:
+            await self.s.slack.respond(response_url, message)
+        except Exception:
+            self.s.metrics.slack_errors.inc(method="response_url")
+            log.exception("could not deliver a reply to Slack")
+
+    async def _answer(self, requester: Requester, shown: str, output: Output) -> render.Message | None:
+        if output.silent:
+            return None
+        if not output.monospace:
+            return render.notice(render.escape(output.text))
+        cfg = self.s.config.output
+        as_file = not render.fits_inline(output.text, cfg.max_inline_chars)
+        share_id = await self.s.shares.put(
+            SharedAnswer(
+                requester.user_id,
+                requester.channel_id,
+                shown,
+                output.text,
+                output.filename,
+                as_file,
+                tuple(output.errors),
+            )
+        )
+        notes = () if share_id else (":warning: Sharing is unavailable: dockbell cannot reach Redis.",)
+        reply = render.Reply(shown, output.text, tuple(output.errors), share_id, notes)
+        if not as_file:
+            return render.inline_reply(reply)
+        try:
+            dm = await self.s.slack.open_dm(requester.user_id)
+            await self.s.slack.upload(
+                channel=dm,
+                filename=output.filename,
+                content=output.text,
+                initial_comment=f"Output of `docker {render.escape(shown)}`",
+            )
+        except SlackApiError as err:
+            self.s.metrics.slack_errors.inc(method="files.upload")
+            raise UserError(
+                f"The output is too long for a message and Slack refused the file upload ({slack_error_code(err)})."
+            ) from None
+        return render.file_reply(
+            reply, filename=output.filename, where="your DM with dockbell", preview_lines=cfg.preview_lines
+        )
+
+    async def handle_cancel(self, clicker: Requester, job_id: str, response_url: str) -> None:
+        """The Cancel button: the same gate, checks and audit as typing `/docker jobs cancel ID`."""
+        await self.handle_command(clicker, f"jobs cancel {job_id}", response_url, keep_original=True)
+
+    async def handle_share(self, clicker: Requester, share_id: str, response_url: str) -> None:
+        try:
+            answer = await self.s.shares.take(share_id)
+        except Exception:
+            log.exception("share store unavailable")
+            await self._deliver(
+                response_url,
+                render.notice(
+                    ":warning: dockbell cannot reach Redis right now, so this answer cannot be shared. Try again."
+                ),
+            )
+            return
+        if answer is None:
+            await self._deliver(
+                response_url,
+                render.notice(
+                    "This answer has expired or was already shared; run the command again.", replace_original=False
+                ),
+            )
+            return
+        if answer.user_id != clicker.user_id:
+            await self._deliver(response_url, render.notice("Only the person who ran the command can share it."))
+            return
+        try:
+            await self._post_shared(answer, clicker)
+        except SlackApiError as err:
+            code = slack_error_code(err)
+            hint = " Invite dockbell to this channel first." if code in ("not_in_channel", "channel_not_found") else ""
+            await self._deliver(response_url, render.notice(f"Slack refused to share the file ({code}).{hint}"))
+            return
+        if not answer.as_file:
+            reply = render.Reply(answer.command_text, answer.output, answer.errors)
+            await self._deliver(response_url, render.inline_reply(reply, shared_by=answer.user_id))
+        await self._deliver(response_url, {"delete_original": True})
+
+    async def _post_shared(self, answer: SharedAnswer, clicker: Requester) -> None:
+        if answer.as_file:
+            await self.s.slack.upload(
+                channel=answer.channel_id,
+                filename=answer.filename,
+                content=answer.output,
+                initial_comment=render.shared_file_comment(clicker.user_id, answer.command_text),
+            )
+
+
+def _describe(target: Target) -> str:
+    ident = f" ({target.id.removeprefix('sha256:')[:12]})" if target.id else ""
+    return f"{target.kind} {target.name}{ident}"

@@ -1,0 +1,298 @@
+"""All user-facing wording and Block Kit layout, as pure functions (data in, message dict out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SECTION_LIMIT = 3000  # Block Kit: section text is 1..3000 characters
+SHARE_ACTION = "dockbell_share"
+NO_OUTPUT = "_(no output)_"
+
+Message = dict[str, Any]
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn needs &, < and > escaped, even inside code blocks."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def code_block(text: str) -> str:
+    # A literal ``` in the output would close the block early; a zero-width space defuses it.
+    body = escape(text).replace("```", "`\u200b``")
+    return f"```\n{body}\n```"
+
+
+MAX_OUTPUT_SECTIONS = 12  # well inside Block Kit's 50 blocks, with room for echo, notes and buttons
+_FENCES = len("```\n\n```")
+
+
+def output_sections(text: str, budget: int = SECTION_LIMIT) -> list[str]:
+    """Code-block texts for ``text``, each within a section's limit, split between lines.
+
+    A long table stays in the message as consecutive code blocks rather than being cut;
+    only a line longer than a whole section is split inside the line.
+    """
+    room = budget - _FENCES
+    chunks: list[list[str]] = [[]]
+    used = 0
+    for line in text.split("\n"):
+        pieces = _split_long_line(line, room)
+        for piece in pieces:
+            size = len(escape(piece)) + 1
+            if chunks[-1] and used + size > room:
+                chunks.append([])
+                used = 0
+            chunks[-1].append(piece)
+            used += size
+    return [code_block("\n".join(chunk)) for chunk in chunks]
+
+
+def _split_long_line(line: str, room: int) -> list[str]:
+    if len(escape(line)) <= room:
+        return [line]
+    pieces, current = [], ""
+    for ch in line:
+        if len(escape(current + ch)) > room:
+            pieces.append(current)
+            current = ""
+        current += ch
+    return [*pieces, current]
+
+
+def fits_inline(text: str, max_chars: int) -> bool:
+    return len(text) <= max_chars and len(output_sections(text)) <= MAX_OUTPUT_SECTIONS
+
+
+def _echo(command_text: str, user_id: str | None = None) -> Message:
+    who = f"<@{user_id}> ran " if user_id else ""
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{who}`docker {escape(command_text)}`"}]}
+
+
+def _share_button(share_id: str) -> Message:
+    return {
+        "type": "actions",
+        "block_id": "dockbell_share",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": SHARE_ACTION,
+                "text": {"type": "plain_text", "text": "Share in channel"},
+                "value": share_id,
+            }
+        ],
+    }
+
+
+def _note(text: str) -> Message:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to show for one finished command."""
+
+    command_text: str
+    output: str
+    errors: tuple[str, ...] = ()
+    share_id: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def inline_reply(reply: Reply, *, shared_by: str | None = None) -> Message:
+    blocks: list[Message] = [_echo(reply.command_text, shared_by)]
+    if reply.output:
+        blocks += [
+            {"type": "section", "block_id": f"out-{i}", "text": {"type": "mrkdwn", "text": section}}
+            for i, section in enumerate(output_sections(reply.output))
+        ]
+    else:
+        blocks.append(_note(NO_OUTPUT))
+    if reply.errors:
+        blocks.append(_error_section("\n".join(reply.errors)))
+    blocks += [_note(n) for n in reply.notes]
+    if reply.share_id:
+        blocks.append(_share_button(reply.share_id))
+    lines = reply.output.count("\n") + 1 if reply.output else 0
+    message: Message = {"text": f"docker {reply.command_text}: {lines} line(s)", "blocks": blocks}
+    message["response_type"] = "in_channel" if shared_by else "ephemeral"
+    return message
+
+
+def file_reply(reply: Reply, *, filename: str, where: str, preview_lines: int) -> Message:
+    """The short summary posted beside output that went up as a file."""
+    lines = reply.output.split("\n")
+    size = len(reply.output.encode())
+    head = "\n".join(lines[:preview_lines])
+    while head and len(output_sections(head)) > 1:
+        head = head[: len(head) // 2]
+    summary = (
+        f"The output is {len(lines)} lines ({_kb(size)}), too long for a message: "
+        f"it is in *{escape(filename)}* {where}."
+    )
+    blocks: list[Message] = [
+        _echo(reply.command_text),
+        {"type": "section", "text": {"type": "mrkdwn", "text": summary}},
+    ]
+    if head:
+        blocks.append(_note(f"First {min(preview_lines, len(lines))} of {len(lines)} lines:"))
+        blocks.append({"type": "section", "block_id": "preview", "text": {"type": "mrkdwn", "text": code_block(head)}})
+    if reply.errors:
+        blocks.append(_error_section("\n".join(reply.errors)))
+    blocks += [_note(n) for n in reply.notes]
+    if reply.share_id:
+        blocks.append(_share_button(reply.share_id))
+    return {
+        "text": f"docker {reply.command_text}: output in {filename}",
+        "blocks": blocks,
+        "response_type": "ephemeral",
+    }
+
+
+def _kb(size: int) -> str:
+    return f"{size} bytes" if size < 1024 else f"{size / 1024:.1f} KB"
+
+
+def _error_section(text: str) -> Message:
+    return {"type": "section", "block_id": "errors", "text": {"type": "mrkdwn", "text": _clip(code_block(text))}}
+
+
+def _clip(text: str) -> str:
+    if len(text) <= SECTION_LIMIT:
+        return text
+    return text[: SECTION_LIMIT - 10] + "\n…```"
+
+
+def error_reply(command_text: str, message: str, usage: str | None = None) -> Message:
+    """A user error: the docker CLI's wording, and usage where it helps."""
+    blocks: list[Message] = [_echo(command_text) if command_text else _note("dockbell")]
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(":x: " + escape(message))}})
+    if usage:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(code_block(usage))}})
+    return {"text": message.split("\n", 1)[0][:300], "blocks": blocks, "response_type": "ephemeral"}
+
+
+def help_reply(command_text: str, text: str) -> Message:
+    return {
+        "text": text.split("\n", 1)[0],
+        "blocks": [
+            _echo(command_text),
+            {"type": "section", "text": {"type": "mrkdwn", "text": _clip(code_block(text))}},
+        ],
+        "response_type": "ephemeral",
+    }
+
+
+def failure_reply(command_text: str, incident: str) -> Message:
+    text = (
+        f":boom: dockbell failed while running `docker {escape(command_text)}` (incident `{incident}`). "
+        "Nothing more was done; the details are in dockbell's log under that incident id."
+    )
+    return {
+        "text": text,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+        "response_type": "ephemeral",
+    }
+
+
+def notice(text: str, *, replace_original: bool = False) -> Message:
+    message: Message = {
+        "text": text,
+        "response_type": "ephemeral",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": _clip(text)}}],
+    }
+    if replace_original:
+        message["replace_original"] = True
+    return message
+
+
+def shared_file_comment(user_id: str, command_text: str) -> str:
+    return f"<@{user_id}> ran `docker {escape(command_text)}`"
+
+
+CANCEL_ACTION = "dockbell_cancel"
+
+_STATE_ICON = {
+    "queued": ":hourglass_flowing_sand:",
+    "running": ":arrows_counterclockwise:",
+    "succeeded": ":white_check_mark:",
+    "failed": ":x:",
+    "cancelled": ":no_entry_sign:",
+    "interrupted": ":warning:",
+}
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s" if value < 60 else f"{int(value // 60)} min {int(value % 60)} s"
+
+
+def job_state_line(job: Any, position: int) -> str:
+    status = str(job.status)
+    progress = job.progress or {}
+    if status in ("queued", "running") and progress.get("waiting_for"):
+        who = progress.get("waiting_for_user")
+        what = progress.get("waiting_for_verb", "a job")
+        by = f" by <@{who}>" if who else ""
+        return f"waiting behind job `{progress['waiting_for']}` ({escape(str(what))}{by}) on the same container"
+    if status == "queued":
+        where = f" ({_ordinal(position)} in line)" if position else ""
+        return f"queued{where}"
+    if status == "running":
+        fraction = progress.get("fraction")
+        pct = f" {round(float(fraction) * 100)}%" if isinstance(fraction, int | float) else ""
+        return f"running{pct}"
+    took = ""
+    if job.started_at and job.finished_at:
+        took = f" in {_seconds(job.finished_at - job.started_at)}"
+    if status == "succeeded":
+        return f"succeeded{took}"
+    if status == "cancelled":
+        by = f" by <@{job.cancel_requested_by}>" if job.cancel_requested_by else ""
+        return f"cancelled{by}"
+    return f"{status}{took}"
+
+
+def job_message(job: Any, *, position: int) -> Message:
+    """The one status message of a job, edited in place as it moves."""
+    status = str(job.status)
+    command = job.args.get("command", f"{job.verb} {job.target}")
+    head = f"{_STATE_ICON.get(status, '')} `docker {escape(command)}` on `{escape(job.host)}`: " + job_state_line(
+        job, position
+    )
+    blocks: list[Message] = [{"type": "section", "text": {"type": "mrkdwn", "text": _clip(head)}}]
+    detail = ""
+    if status == "succeeded" and job.result:
+        detail = job.result
+    elif status in ("failed", "interrupted", "cancelled") and job.error:
+        detail = job.error
+    elif status == "running" and (job.progress or {}).get("text"):
+        detail = str(job.progress["text"])
+    if detail:
+        lines = detail.split("\n")
+        shown = "\n".join(lines[-30:])  # a pull of many layers: the latest lines matter
+        blocks.append(
+            {"type": "section", "block_id": "detail", "text": {"type": "mrkdwn", "text": _clip(code_block(shown))}}
+        )
+    blocks.append(_note(f"job `{job.id}` · requested by <@{job.requester.user_id}>"))
+    if status in ("queued", "running"):
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "dockbell_job",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": CANCEL_ACTION,
+                        "style": "danger",
+                        "text": {"type": "plain_text", "text": "Cancel"},
+                        "value": job.id,
+                    }
+                ],
+            }
+        )
+    return {"text": f"docker {command}: {job_state_line(job, position)}", "blocks": blocks}
