@@ -125,6 +125,23 @@ def _daemon_message(err: docker.errors.APIError) -> str:
     return str(explanation or err).strip()
 
 
+def _permission_denied(err: BaseException) -> bool:
+    """Whether EACCES is somewhere in the chain: docker-py and urllib3 wrap it in their own errors,
+    both as the context and inside args (ConnectionError(ProtocolError(..., PermissionError)))."""
+    todo: list[BaseException] = [err]
+    seen: set[int] = set()
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, PermissionError):
+            return True
+        linked = (current.__cause__, current.__context__, *current.args)
+        todo.extend(e for e in linked if isinstance(e, BaseException))
+    return False
+
+
 def _tls_config(verify: bool, cert_path: str | None) -> docker.tls.TLSConfig | bool:
     """docker's DOCKER_TLS_VERIFY / DOCKER_CERT_PATH convention: ca.pem, cert.pem, key.pem in one folder."""
     if not cert_path:
@@ -166,7 +183,13 @@ class DockerGateway:
                 )
             return self._client
 
-    def unavailable(self) -> DockerUnavailable:
+    def unavailable(self, cause: BaseException | None = None) -> DockerUnavailable:
+        """The engine cannot be reached; says why when the socket refused us (a wrong DOCKER_GID)."""
+        if cause is not None and self.base_url.startswith("unix://") and _permission_denied(cause):
+            path = self.base_url.removeprefix("unix://")
+            return DockerUnavailable(
+                f"permission denied on {path}: the worker's user is not in the socket's group (DOCKER_GID)"
+            )
         return DockerUnavailable(
             f"Cannot connect to the Docker daemon at {self.base_url}. Is the docker daemon running?"
         )
@@ -188,11 +211,11 @@ class DockerGateway:
             return NotFound(f"Error response from daemon: {_daemon_message(err)}")
         if isinstance(err, docker.errors.APIError):
             return DockerError(f"Error response from daemon: {_daemon_message(err)}")
-        if isinstance(err, requests.exceptions.ConnectionError | ConnectionError | FileNotFoundError):
-            return self.unavailable()
+        if isinstance(err, requests.exceptions.ConnectionError | ConnectionError | FileNotFoundError | PermissionError):
+            return self.unavailable(err)
         if isinstance(err, docker.errors.DockerException):
             if "Error while fetching server API version" in str(err):
-                return self.unavailable()
+                return self.unavailable(err)
             return DockerError(f"error during connect: {err}")
         return None
 
