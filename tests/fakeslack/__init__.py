@@ -3,7 +3,11 @@
 * :class:`FakeSlack` serves the Web API (``/api/<method>``), response_urls (``/hooks/...``)
   and file uploads (``/upload/v1/<ticket>``) on 127.0.0.1, validating like Slack and recording
   everything for assertions.
-* :class:`SlackSender` plays the Slack client: signed slash commands and button clicks.
+* :class:`SocketModeLink` (``FakeSlack.link``) is Socket Mode: ``apps.connections.open`` hands
+  out ``ws://`` URLs to its ``/link/`` WebSocket, where tests push envelopes, read acks, ask for a
+  reconnect and cause outages.
+* :class:`SlackSender` plays the Slack client: signed slash commands and button clicks;
+  :class:`SocketSender` sends the same over the Socket Mode link.
 * :func:`sign` / :func:`signed_headers` implement request signing; :func:`validate_blocks`
   implements Block Kit limits.
 """
@@ -25,14 +29,17 @@ from .records import (
     UploadedFile,
     User,
 )
-from .server import DEFAULT_SCOPES, RESPONSE_URL, UPLOAD, FakeSlack
+from .server import DEFAULT_APP_TOKEN, DEFAULT_SCOPES, RESPONSE_URL, UPLOAD, FakeSlack
 from .signing import sign, signed_headers
+from .socketmode import Envelope, LinkConnection, SocketAck, SocketModeLink
+from .socketsender import SocketSender
 from .webapi import METHODS, ApiError
 
 __all__ = [
     "APP_ID",
     "BOT_ID",
     "BOT_USER_ID",
+    "DEFAULT_APP_TOKEN",
     "DEFAULT_SCOPES",
     "MAX_AGE_SECONDS",
     "MAX_USES",
@@ -44,13 +51,18 @@ __all__ = [
     "Call",
     "Channel",
     "Edit",
+    "Envelope",
     "Ephemeral",
     "FakeSlack",
     "Injection",
+    "LinkConnection",
     "Message",
     "ResponsePost",
     "ResponseUrl",
     "SlackSender",
+    "SocketAck",
+    "SocketModeLink",
+    "SocketSender",
     "TokenBucket",
     "UploadedFile",
     "User",

@@ -26,11 +26,15 @@ from aiohttp import BodyPartReader, web
 
 from .faults import HTML_ERROR_PAGE, Injection, TokenBucket
 from .hooks import HookRegistry
-from .records import Call, Channel, Ephemeral, Message, ResponsePost, UploadedFile, User
+from .records import APP_ID, Call, Channel, Ephemeral, Message, ResponsePost, UploadedFile, User
+from .socketmode import LINK_PATH, SocketModeLink
 from .webapi import METHODS, ApiContext, ApiError, decode_json_args
 from .workspace import Workspace
 
 DEFAULT_SCOPES = ("commands", "chat:write", "files:write", "users:read", "usergroups:read", "im:write")
+DEFAULT_APP_TOKEN = "xapp-1-A_DOCKBELL-1-fake"
+DEFAULT_APP_SCOPES = ("connections:write",)
+CONNECTIONS_OPEN = "apps.connections.open"
 # Pseudo-method names for fail_next() on the two non-Web-API endpoints.
 UPLOAD = "upload"
 RESPONSE_URL = "response_url"
@@ -143,11 +147,18 @@ class FakeSlack:
         scopes: tuple[str, ...] = DEFAULT_SCOPES,
         clock: Callable[[], float] = time.time,
         team_id: str = "T_TEST",
+        app_token: str = DEFAULT_APP_TOKEN,
+        app_scopes: tuple[str, ...] = DEFAULT_APP_SCOPES,
     ) -> None:
         self.bot_token = bot_token
         self.scopes = frozenset(scopes)
+        # the app-level token (xapp-): Socket Mode only, with scopes of its own
+        self.app_token = app_token
+        self.app_scopes = frozenset(app_scopes)
         self.clock = clock
         self.token_revoked = False
+        self.app_token_revoked = False
+        self.link = SocketModeLink(APP_ID)
         self.workspace = Workspace(team_id, clock)
         self.calls: list[Call] = []
         self.response_posts: list[ResponsePost] = []
@@ -217,6 +228,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/hooks/{tail:.+}", self._handle_hook)
         app.router.add_post("/upload/v1/{ticket}", self._handle_upload)
+        app.router.add_get(LINK_PATH, self.link.handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -225,6 +237,8 @@ class FakeSlack:
         self.api_url = self.base_url + "/api/"
 
     async def stop(self) -> None:
+        # open WebSockets would hold the runner's cleanup until its shutdown timeout
+        await self.link.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -257,6 +271,9 @@ class FakeSlack:
     def revoke_token(self) -> None:
         self.token_revoked = True
 
+    def revoke_app_token(self) -> None:
+        self.app_token_revoked = True
+
     def reset(self) -> None:
         """Forget records, messages, files, response_urls and injections; keep seed data."""
         self.calls.clear()
@@ -266,6 +283,8 @@ class FakeSlack:
         self._injections.clear()
         self._buckets.clear()
         self.token_revoked = False
+        self.app_token_revoked = False
+        self.link.reset()
 
     # --- response_url --------------------------------------------------------------------------
 
@@ -383,7 +402,8 @@ class FakeSlack:
         else:
             reply = self._dispatch(method, args, _bearer(request) or arg_token, now)
         await self._record(Call(method, args, dict(request.headers), now, reply.body, reply.status))
-        headers = {"x-oauth-scopes": ",".join(sorted(self.scopes))}
+        scopes = self.app_scopes if _bearer(request) == self.app_token else self.scopes
+        headers = {"x-oauth-scopes": ",".join(sorted(scopes))}
         if method in METHODS:
             headers["x-accepted-oauth-scopes"] = ",".join(METHODS[method].scopes)
         return reply.to_response(headers)
@@ -395,9 +415,11 @@ class FakeSlack:
         spec = METHODS.get(method)
         if spec is None:
             return Reply(200, {"ok": False, "error": "unknown_method"})
+        if method == CONNECTIONS_OPEN and self.link.down and self.link.api_down:
+            return Reply.injected(Injection(status=503))  # the edge is down: no auth check either
         try:
-            self._authenticate(token)
-            ctx = ApiContext(self.workspace, self.scopes, self.base_url, now)
+            scopes = self._authenticate(method, token)
+            ctx = ApiContext(self.workspace, scopes, self.base_url, now, link_url=self._link_url)
             ctx.require_scope(*spec.scopes)
             limited = self._channel_rate_limit(method, args, now)
             if limited is not None:
@@ -407,13 +429,27 @@ class FakeSlack:
         except ApiError as error:
             return Reply(200, error.body())
 
-    def _authenticate(self, token: str | None) -> None:
+    def _authenticate(self, method: str, token: str | None) -> frozenset[str]:
+        """The token's scopes; Slack's error when the token may not call ``method``."""
         if not token:
             raise ApiError("not_authed")
+        if token == self.app_token:
+            if self.app_token_revoked:
+                raise ApiError("token_revoked")
+            # our simplification: the fake's app-level token is good for Socket Mode only
+            if method != CONNECTIONS_OPEN:
+                raise ApiError("not_allowed_token_type")
+            return self.app_scopes
         if token != self.bot_token:
             raise ApiError("invalid_auth")
         if self.token_revoked:
             raise ApiError("token_revoked")
+        if method == CONNECTIONS_OPEN:
+            raise ApiError("not_allowed_token_type")  # it needs the app-level token
+        return self.scopes
+
+    def _link_url(self) -> str:
+        return self.link.issue_url(self.base_url)
 
     def _channel_rate_limit(self, method: str, args: dict[str, Any], now: float) -> Reply | None:
         bucket = self._buckets.get(str(args.get("channel"))) if method == "chat.postMessage" else None

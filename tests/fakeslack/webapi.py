@@ -47,6 +47,8 @@ class ApiContext:
     base_url: str
     now: float
     warnings: list[str] = field(default_factory=list)
+    # issues a Socket Mode link URL (apps.connections.open); None where the fake has no link
+    link_url: Callable[[], str] | None = None
 
     def require_scope(self, *any_of: str) -> None:
         if any_of and not self.scopes.intersection(any_of):
@@ -188,7 +190,7 @@ def _with_warnings(ctx: ApiContext, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-# --- auth / chat -----------------------------------------------------------------------------
+# --- auth / apps / chat -----------------------------------------------------------------------------
 
 
 def auth_test(ctx: ApiContext, args: dict[str, Any]) -> dict[str, Any]:
@@ -202,6 +204,13 @@ def auth_test(ctx: ApiContext, args: dict[str, Any]) -> dict[str, Any]:
         "bot_id": BOT_ID,
         "is_enterprise_install": False,
     }
+
+
+def apps_connections_open(ctx: ApiContext, args: dict[str, Any]) -> dict[str, Any]:
+    # the server has already checked that an app-level token with connections:write called this
+    if ctx.link_url is None:
+        raise ApiError("internal_error")
+    return {"ok": True, "url": ctx.link_url()}
 
 
 def chat_post_message(ctx: ApiContext, args: dict[str, Any]) -> dict[str, Any]:
@@ -480,6 +489,7 @@ def files_complete_upload_external(ctx: ApiContext, args: dict[str, Any]) -> dic
 
 METHODS: dict[str, MethodSpec] = {
     "auth.test": MethodSpec(auth_test, ()),
+    "apps.connections.open": MethodSpec(apps_connections_open, ("connections:write",)),
     "chat.postMessage": MethodSpec(chat_post_message, ("chat:write",)),
     "chat.update": MethodSpec(chat_update, ("chat:write",)),
     "chat.postEphemeral": MethodSpec(chat_post_ephemeral, ("chat:write",)),
