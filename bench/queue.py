@@ -27,6 +27,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bot.jobs.queue import Job, JobContext, JobQueue, Requester, Worker, keys, live_workers, run_worker_until_signal
+from tests.queue.helpers import TEST_SIGNER
 from tests.rig import RedisServer
 
 REQUESTER = Requester(user_id="U_BENCH", channel_id="C_BENCH")
@@ -88,7 +89,7 @@ def new_job(host: str) -> Job:
 
 async def throughput(redis: aioredis.Redis, url: str, n_workers: int, n: int, concurrency: int) -> tuple[float, int]:
     host = f"bench-t{n_workers}-{uuid.uuid4().hex[:6]}"
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     jobs = [new_job(host) for _ in range(n)]
     for i in range(0, n, 100):
         await asyncio.gather(*(queue.enqueue(job) for job in jobs[i : i + 100]))
@@ -106,7 +107,7 @@ async def throughput(redis: aioredis.Redis, url: str, n_workers: int, n: int, co
 
 async def latency(redis: aioredis.Redis, url: str, n_workers: int, n: int, concurrency: int) -> list[float]:
     host = f"bench-l{n_workers}-{uuid.uuid4().hex[:6]}"
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     procs = start_workers(url, host, n_workers, concurrency)
     try:
         await until_live(redis, host, n_workers)
@@ -123,7 +124,7 @@ async def latency(redis: aioredis.Redis, url: str, n_workers: int, n: int, concu
 
 
 async def enqueue_rate(redis: aioredis.Redis, n: int) -> float:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     host = f"bench-e-{uuid.uuid4().hex[:6]}"
     start = time.perf_counter()
     for _ in range(n):
@@ -142,7 +143,7 @@ async def restarts(url: str, n_workers: int, n: int, containers: list[str]) -> t
     clients = [aioredis.Redis.from_url(url, socket_timeout=2.0) for _ in range(n_workers + 1)]
     workers = [Worker(c, host, handlers_for(gateway), concurrency=4) for c in clients[1:]]
     tasks = [asyncio.create_task(w.run()) for w in workers]
-    queue = JobQueue(clients[0])
+    queue = JobQueue(clients[0], signer=TEST_SIGNER)
     try:
         await until_live(clients[0], host, n_workers)
         jobs = [

@@ -117,3 +117,13 @@ class Settings:
             raise ConfigError("SLACK_BOT_TOKEN must be a bot token (xoxb-...)")
         if self.slack_app_token is not None and not self.slack_app_token.startswith("xapp-"):
             raise ConfigError("SLACK_APP_TOKEN must be an app-level token (xapp-...)")
+
+    def require_working(self) -> None:
+        """A worker answers in Slack and must check every entry's signature."""
+        missing = [
+            name
+            for name, value in (("SLACK_BOT_TOKEN", self.slack_bot_token), ("DOCKBELL_QUEUE_SECRET", self.queue_secret))
+            if not value
+        ]
+        if missing:
+            raise ConfigError("missing required environment variable(s): " + ", ".join(missing))

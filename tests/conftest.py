@@ -16,8 +16,8 @@ from bot.config import Config, parse_config
 from bot.jobs.queue import host_is_live
 from bot.policy import yaml_with_lines
 from bot.settings import Settings
-from bot.slack.http import Dockbell
 from tests.fakeslack import FakeSlack, SlackSender
+from tests.stack import Stack, start_stack
 from tests.rig import Containers, RedisServer, docker_client, ensure_test_image
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
@@ -50,6 +50,7 @@ def make_test_config() -> Config:
     data, lines = yaml_with_lines(TEST_CONFIG, "test-config.yml")
     return parse_config(data, "test-config.yml", lines)
 BOT_TOKEN = "xoxb-test-token"
+QUEUE_SECRET = "test-queue-secret-0123456789abcdef"
 
 # slack_sdk ignores NO_PROXY, and Bolt turns on OAuth when these are set: neither may leak in.
 for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
@@ -106,6 +107,7 @@ def bot_settings(fake: FakeSlack, redis_url: str, **overrides: str) -> Settings:
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": fake.api_url,
         "REDIS_URL": redis_url,
+        "DOCKBELL_QUEUE_SECRET": QUEUE_SECRET,
         **({"DOCKER_HOST": os.environ["DOCKER_HOST"]} if os.environ.get("DOCKER_HOST") else {}),
         **overrides,
     }
@@ -115,18 +117,16 @@ def bot_settings(fake: FakeSlack, redis_url: str, **overrides: str) -> Settings:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def bot(
     fake_slack: FakeSlack, redis_server: RedisServer, docker_api: docker.APIClient
-) -> AsyncIterator[Dockbell]:
-    app = Dockbell.build(bot_settings(fake_slack, redis_server.url), make_test_config(), embed_worker=True)
-    port = await app.start("127.0.0.1", 0)
+) -> AsyncIterator[Stack]:
+    stack = await start_stack(bot_settings(fake_slack, redis_server.url), make_test_config())
     await wait_for_worker(redis_server.url, "local")
-    app.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
-    yield app
-    await app.stop()
+    yield stack
+    await stack.stop()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def slack(fake_slack: FakeSlack, bot: Dockbell) -> AsyncIterator[SlackSender]:
+async def slack(fake_slack: FakeSlack, bot: Stack) -> AsyncIterator[SlackSender]:
     fake_slack.reset()
-    sender = SlackSender(fake_slack, bot.url + "/slack/events", SIGNING_SECRET)  # type: ignore[attr-defined]
+    sender = SlackSender(fake_slack, bot.url + "/slack/events", SIGNING_SECRET)
     yield sender
     await sender.close()

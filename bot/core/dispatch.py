@@ -14,7 +14,7 @@ from bot.core import helptext
 from bot.core.cliparse import Flag, FlagSet, Kind
 from bot.core.registry import HOST_FLAG, Command, Registry
 from bot.core.types import Invocation
-from bot.errors import HelpRequested, NotAvailableYet, ParseError, UnknownCommand
+from bot.errors import HelpRequested, NotAvailableYet, ParseError, UnknownCommand, UserError
 
 # docker commands that exist in the real CLI but not (yet) in dockbell: they get
 # "not available yet" instead of "not a docker command", which would be a lie.
@@ -150,3 +150,32 @@ def _not_a_command(spelled: str, word: str, candidates: list[str], *, prefix: st
     if close:
         message += "\n\nDid you mean " + " or ".join(f"`{prefix}{c}`" for c in close) + "?"
     return UnknownCommand(message)
+
+
+def route_host(text: str) -> str | None:
+    """The host a command names with -H, read without the command registry: serve's routing only.
+
+    Serve knows no commands (the registry lives with the handlers, on the workers), so it
+    reads -H the way people place it: before the command, or anywhere after it up to
+    ``--``.  A spelling this misreads (``run -e -H img``, where -H is -e's value) still
+    lands on the right host: the worker parses the command fully and hands it on to the
+    host the full parse names.  A command line that does not parse goes to the default
+    host, whose worker answers with the parse error.
+    """
+    try:
+        words = tokenize(text)
+        top = GLOBAL_FLAGS.parse(words)
+    except UserError:
+        return None
+    found: str | None = top.opts["host"]
+    rest = top.args
+    for i, word in enumerate(rest):
+        if word == "--":
+            break
+        if word in ("-H", "--host") and i + 1 < len(rest):
+            found = rest[i + 1]
+        elif word.startswith("--host="):
+            found = word.removeprefix("--host=")
+        elif word.startswith("-H") and len(word) > 2 and not word.startswith("--"):
+            found = word[2:].removeprefix("=")
+    return found

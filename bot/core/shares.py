@@ -26,14 +26,21 @@ class SharedAnswer:
     errors: tuple[str, ...] = ()
 
 
+class NotYours(Exception):
+    """A click on someone else's Share button: refused, and the answer stays for its owner."""
+
+
 class ShareStore:
-    def __init__(self, redis: aioredis.Redis, ttl_seconds: int) -> None:
+    """Ids are "HOST/TOKEN": serve routes a Share click to the worker that holds the answer."""
+
+    def __init__(self, redis: aioredis.Redis, ttl_seconds: int, host: str) -> None:
         self.redis = redis
         self.ttl = ttl_seconds
+        self.host = host
 
     async def put(self, answer: SharedAnswer) -> str | None:
         """An id for the answer, or None when Redis is down (the answer is then shown unshareable)."""
-        share_id = secrets.token_urlsafe(12)
+        share_id = f"{self.host}/{secrets.token_urlsafe(12)}"
         try:
             await self.redis.set(KEY.format(share_id), json.dumps(asdict(answer)), ex=self.ttl)
         except (RedisError, OSError) as err:
@@ -41,11 +48,24 @@ class ShareStore:
             return None
         return share_id
 
-    async def take(self, share_id: str) -> SharedAnswer | None:
-        """The answer, removed so that a double click does not share it twice."""
-        raw: Any = await self.redis.getdel(KEY.format(share_id))
-        if raw is None:
+    async def take(self, share_id: str, user_id: str) -> SharedAnswer | None:
+        """The answer, removed so that a double click does not share it twice.
+
+        Raises NotYours, leaving the answer in place, when ``user_id`` did not ask for it:
+        the owner is checked before anything is consumed.
+        """
+        key = KEY.format(share_id)
+        peek = _decode(await self.redis.get(key))
+        if peek is None:
             return None
-        data = json.loads(raw)
-        data["errors"] = tuple(data.get("errors", ()))
-        return SharedAnswer(**data)
+        if peek.user_id != user_id:
+            raise NotYours(share_id)
+        return _decode(await self.redis.getdel(key))  # None: a concurrent double click got it first
+
+
+def _decode(raw: Any) -> SharedAnswer | None:
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    data["errors"] = tuple(data.get("errors", ()))
+    return SharedAnswer(**data)

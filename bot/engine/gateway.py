@@ -29,6 +29,7 @@ import requests.exceptions
 
 from bot.cli_output.pull import parse_image_ref
 from bot.errors import DockbellError, DockerError, DockerUnavailable, NotFound
+from bot.ops.health import Status
 
 T = TypeVar("T")
 
@@ -227,6 +228,14 @@ class DockerGateway:
 
     async def ping(self) -> bool:
         return bool(await self.call(lambda api: api.ping()))
+
+    async def health(self) -> Status:
+        """For the worker's /healthz and `dockbell check`."""
+        try:
+            version = await self.version()
+        except DockbellError as err:
+            return Status(False, str(err))
+        return Status(True, f"Docker {version.get('Version', '?')} at {self.base_url}")
 
     async def version(self) -> dict[str, Any]:
         return dict(await self.call(lambda api: api.version()))

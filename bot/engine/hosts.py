@@ -43,8 +43,8 @@ class DockerHosts:
         return host.url or (self._env if name == self.served else None)
 
     def direct(self, name: str) -> bool:
-        """Whether this process talks to the host's engine itself; otherwise the host's worker does."""
-        return name == self.served or self.check(name).url is not None
+        """Whether this process talks to the host's engine; only the host's own worker does."""
+        return name == self.served
 
     def gateway(self, name: str | None = None) -> DockerGateway:
         name = name or self.served

@@ -29,8 +29,6 @@ from bot.slack.out import SlackOut, slack_error_code
 log = logging.getLogger(__name__)
 
 UPDATE_EVERY = 1.0  # Slack: about one chat.update per second per message
-COMMAND_VERB = "command"  # a whole /docker command answered by a host's worker
-COMMAND_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -101,26 +99,6 @@ class JobDesk:
         if created:
             self.follow(stored)
         return stored, created
-
-    async def forward(
-        self, *, host: str, text: str, user_id: str, user_name: str, channel_id: str, team_id: str, response_url: str
-    ) -> Job:
-        """Hand a whole command to the host's worker, which answers it itself (gate, audit, reply).
-
-        For hosts this process cannot reach: the worker next to the engine can.
-        """
-        await self.require_live(host)
-        job = Job(
-            id=job_id_for(host, COMMAND_VERB, response_url),
-            host=host,
-            verb=COMMAND_VERB,
-            requester=Requester(user_id, channel_id, "", response_url),
-            args={"text": text, "user_name": user_name, "team_id": team_id},
-            idempotent=False,
-            timeout_seconds=COMMAND_TIMEOUT,
-        )
-        stored, _created = await self.queue.enqueue(job)
-        return stored
 
     async def _post_status(self, req: JobRequest, job_id: str) -> str:
         placeholder = Job(

@@ -1,7 +1,9 @@
-"""One host's worker: the queue's Worker, the Docker handlers for that host, and its heartbeat info.
+"""One host's worker: the queue's Worker with this host's job verbs and whole commands.
 
-`dockbell worker --host NAME` runs one next to each engine; `dockbell serve` embeds one for
-the default host unless told `--no-worker`.
+Every entry is checked before it runs: a job whose signature is missing, wrong or stale
+(bot.jobs.queue.signing) fails with the reason, is counted and audited, and touches
+nothing.  Commands and clicks forwarded by serve arrive as ``command`` jobs; the runner
+answers them in full, next to the engine.
 """
 
 from __future__ import annotations
@@ -9,17 +11,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
 
-from bot.bootstrap import build_services
-from bot.config import Config
-from bot.core.redisconn import redis_client
+import redis.asyncio as aioredis
+
 from bot.core.types import Requester
-from bot.engine.hosts import DockerHosts
-from bot.jobs.desk import COMMAND_VERB
+from bot.engine.gateway import DockerGateway
+from bot.errors import UserError
+from bot.jobs.inbox import COMMAND_VERB, entry_of
+from bot.jobs.queue import Handler as JobHandler
 from bot.jobs.queue import JobContext, Worker
-from bot.jobs.runner import CommandService
-from bot.jobs.verbs import engine_info, handlers_for
-from bot.slack.out import SlackOut
+from bot.jobs.queue.signing import COMMAND_TTL, JOB_TTL, Rejected, Signer
+from bot.jobs.runner import CommandRunner
+from bot.jobs.verbs import engine_info
+from bot.ops.audit import AuditLog, AuditRecord
+from bot.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -29,47 +36,86 @@ INFO_EVERY = 10.0
 class HostWorker:
     def __init__(
         self,
-        config: Config,
-        host: str,
         *,
-        redis_url: str,
-        docker_host_env: str | None = None,
+        host: str,
+        redis: aioredis.Redis,
+        docker: DockerGateway,
+        runner: CommandRunner,
+        verbs: Mapping[str, JobHandler],
+        signer: Signer,
+        audit: AuditLog,
+        metrics: Metrics,
         heartbeat: float = 1.0,
         claim_idle: float = 5.0,
-        concurrency: int = 4,
-        slack: SlackOut | None = None,
+        concurrency: int = 16,
+        clock: Callable[[], float] = time.time,
+        closers: tuple[Callable[[], Awaitable[None]], ...] = (),
     ) -> None:
-        self.hosts = DockerHosts(config, docker_host_env, served=host)
-        self.hosts.check(host)
         self.host = host
-        self.redis = redis_client(redis_url)
-        self.docker = self.hosts.gateway(host)
-        handlers = handlers_for(self.docker)
-        self.service: CommandService | None = None
-        if slack is not None:
-            # Whole commands for this host, forwarded by a `serve` that cannot reach its engine.
-            self.service = CommandService(build_services(config, self.hosts, slack, self.redis))
-            handlers[COMMAND_VERB] = self._answer_command
+        self.redis = redis
+        self.docker = docker
+        self.runner = runner
+        self.signer = signer
+        self.audit = audit
+        self.metrics = metrics
+        self.clock = clock
+        self._closers = closers
+        handlers = {verb: self._verified(h) for verb, h in verbs.items()}
+        handlers[COMMAND_VERB] = self._verified(self._answer)
         self.worker = Worker(
-            self.redis,
-            host,
-            handlers,
-            concurrency=concurrency,
-            heartbeat=heartbeat,
-            claim_idle=claim_idle,
+            redis, host, handlers, concurrency=concurrency, heartbeat=heartbeat, claim_idle=claim_idle, clock=clock
         )
         self._info_task: asyncio.Task[None] | None = None
 
-    async def _answer_command(self, ctx: JobContext) -> str:
-        assert self.service is not None
-        args = ctx.job.args
-        requester = Requester(
-            user_id=ctx.job.requester.user_id,
-            channel_id=ctx.job.requester.channel_id,
-            team_id=str(args.get("team_id", "")),
-            user_name=str(args.get("user_name", "")),
+    def _verified(self, handler: JobHandler) -> JobHandler:
+        async def run(ctx: JobContext) -> str:
+            job = ctx.job
+            try:
+                if job.host != self.host:
+                    raise Rejected(f"rejected: the entry is for host {job.host!r}, this worker serves {self.host!r}")
+                ttl = COMMAND_TTL if job.verb == COMMAND_VERB else JOB_TTL
+                self.signer.verify(job, now=self.clock(), ttl=ttl)
+            except Rejected as err:
+                await self._audit_rejection(ctx, str(err))
+                raise UserError(str(err)) from None
+            return await handler(ctx)
+
+        return run
+
+    async def _audit_rejection(self, ctx: JobContext, reason: str) -> None:
+        job = ctx.job
+        self.metrics.rejected_entries.inc()
+        log.warning("job %s (%s %s) %s", job.id, job.verb, job.target, reason)
+        await self.audit.record(
+            AuditRecord(
+                time=self.clock(),
+                user_id=job.requester.user_id,  # as claimed by the entry: not an identity
+                user_name="",
+                channel_id=job.requester.channel_id,
+                command=str(job.args.get("text") or job.args.get("command") or job.verb)[:500],
+                host=self.host,
+                target=job.target,
+                decision="deny",
+                rule="queue entry check",
+                outcome=reason,
+                duration_ms=0,
+                job_id=job.id,
+            )
         )
-        await self.service.handle_command(requester, str(args["text"]), ctx.job.requester.response_url)
+
+    async def _answer(self, ctx: JobContext) -> str:
+        job, entry = ctx.job, entry_of(ctx.job)
+        who = Requester(
+            user_id=job.requester.user_id,
+            channel_id=job.requester.channel_id,
+            team_id=entry.team_id,
+            user_name=entry.user_name,
+        )
+        url = job.requester.response_url
+        if entry.kind == "click":
+            await self.runner.handle_click(who, entry.action, entry.value, url)
+        else:
+            await self.runner.handle_command(who, entry.text, url)
         return "answered"
 
     async def _refresh_info(self) -> None:
@@ -90,7 +136,5 @@ class HostWorker:
         await self.worker.stop(drain_timeout)
 
     async def close(self) -> None:
-        if self.service is not None:
-            await self.service.s.jobs.close()
-        await self.hosts.close()
-        await self.redis.aclose()
+        for close in self._closers:
+            await close()

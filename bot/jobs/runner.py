@@ -18,12 +18,13 @@ from bot.config import Config
 from bot.core import dispatch, helptext
 from bot.core.context import HandlerContext
 from bot.core.registry import Registry
-from bot.core.shares import SharedAnswer, ShareStore
+from bot.core.shares import NotYours, SharedAnswer, ShareStore
 from bot.core.types import Output, Requester
 from bot.engine.hosts import DockerHosts
 from bot.errors import HelpRequested, UserError
 from bot.jobs.desk import JobDesk
 from bot.jobs.gate import Denied, Gate
+from bot.jobs.inbox import Inbox
 from bot.ops.audit import AuditLog, AuditRecord
 from bot.ops.metrics import Metrics
 from bot.policy import Target, allowed_verbs
@@ -44,6 +45,7 @@ class Services:
     gate: Gate
     audit: AuditLog
     jobs: JobDesk
+    inbox: Inbox
     clock: Callable[[], float] = time.time
 
 
@@ -59,7 +61,7 @@ class _Outcome:
     targets: list[Target] = field(default_factory=list)
 
 
-class CommandService:
+class CommandRunner:
     def __init__(self, services: Services) -> None:
         self.s = services
 
@@ -75,7 +77,7 @@ class CommandService:
         message = await self._run(requester, text, shown, outcome, response_url)
         elapsed = time.monotonic() - started
         if outcome.forwarded:
-            self.s.metrics.commands.inc(command="forwarded", outcome="ok")
+            self.s.metrics.commands.labels(command="forwarded", outcome="ok").inc()
             return
         # Recorded before the answer goes out, so the trail is never behind what people saw.
         await self.s.audit.record(
@@ -98,8 +100,8 @@ class CommandService:
             if keep_original:  # an answer to a button must not replace the message it is on
                 message = {**message, "replace_original": False}
             await self._deliver(response_url, message)
-        self.s.metrics.commands.inc(command=outcome.name, outcome=outcome.label)
-        self.s.metrics.command_seconds.observe(time.monotonic() - started, command=outcome.name)
+        self.s.metrics.commands.labels(command=outcome.name, outcome=outcome.label).inc()
+        self.s.metrics.command_seconds.labels(command=outcome.name).observe(time.monotonic() - started)
 
     async def _run(
         self, requester: Requester, text: str, shown: str, outcome: _Outcome, response_url: str
@@ -112,18 +114,12 @@ class CommandService:
                 self.s.hosts.check(inv.host)
                 access.host = inv.host
             outcome.host = access.host
-            if not self.s.hosts.direct(access.host):
+            if access.host != self.s.hosts.served:
+                # Serve's quick reading of -H put it on the wrong stream (`run -e -H img`):
+                # the full parse wins, and that host's worker answers and audits it.
                 outcome.forwarded = True
-                await self.s.jobs.forward(
-                    host=access.host,
-                    text=text,
-                    user_id=requester.user_id,
-                    user_name=requester.user_name,
-                    channel_id=requester.channel_id,
-                    team_id=requester.team_id,
-                    response_url=response_url,
-                )
-                return None  # the worker answers, and audits, with the engine at hand
+                await self.s.inbox.forward(access.host, requester, response_url, {"kind": "command", "text": text})
+                return None
             try:
                 outcome.targets = await self.s.gate.authorize(inv, access)
             finally:
@@ -168,7 +164,7 @@ class CommandService:
         try:
             await self.s.slack.respond(response_url, message)
         except Exception:
-            self.s.metrics.slack_errors.inc(method="response_url")
+            self.s.metrics.slack_errors.labels(method="response_url").inc()
             log.exception("could not deliver a reply to Slack")
 
     async def _answer(self, requester: Requester, shown: str, output: Output) -> render.Message | None:
@@ -202,7 +198,7 @@ class CommandService:
                 initial_comment=f"Output of `docker {render.escape(shown)}`",
             )
         except SlackApiError as err:
-            self.s.metrics.slack_errors.inc(method="files.upload")
+            self.s.metrics.slack_errors.labels(method="files.upload").inc()
             raise UserError(
                 f"The output is too long for a message and Slack refused the file upload ({slack_error_code(err)})."
             ) from None
@@ -214,15 +210,30 @@ class CommandService:
         """The Cancel button: the same gate, checks and audit as typing `/docker jobs cancel ID`."""
         await self.handle_command(clicker, f"jobs cancel {job_id}", response_url, keep_original=True)
 
+    async def handle_click(self, clicker: Requester, action: str, value: str, response_url: str) -> None:
+        if action == render.SHARE_ACTION:
+            await self.handle_share(clicker, value, response_url)
+        elif action == render.CANCEL_ACTION:
+            await self.handle_cancel(clicker, value, response_url)
+        else:
+            log.warning("a click on %r reached the worker; no handler", action)
+
     async def handle_share(self, clicker: Requester, share_id: str, response_url: str) -> None:
         try:
-            answer = await self.s.shares.take(share_id)
+            answer = await self.s.shares.take(share_id, clicker.user_id)
+        except NotYours:
+            await self._deliver(
+                response_url,
+                render.notice("Only the person who ran the command can share it.", replace_original=False),
+            )
+            return
         except Exception:
             log.exception("share store unavailable")
             await self._deliver(
                 response_url,
                 render.notice(
-                    ":warning: dockbell cannot reach Redis right now, so this answer cannot be shared. Try again."
+                    ":warning: dockbell cannot reach Redis right now, so this answer cannot be shared. Try again.",
+                    replace_original=False,
                 ),
             )
             return
@@ -233,9 +244,6 @@ class CommandService:
                     "This answer has expired or was already shared; run the command again.", replace_original=False
                 ),
             )
-            return
-        if answer.user_id != clicker.user_id:
-            await self._deliver(response_url, render.notice("Only the person who ran the command can share it."))
             return
         try:
             await self._post_shared(answer, clicker)

@@ -1,8 +1,15 @@
-"""The Slack adapter: a Bolt AsyncApp whose listeners only translate Bolt's arguments."""
+"""The Slack adapter: a Bolt AsyncApp whose listeners ack, then hand the request to the inbox.
+
+Nothing here reads Docker or renders Docker data; a listener turns Bolt's arguments
+into a Requester and one inbox call.  Every interactive payload is acked, including
+ones no listener handles (Slack shows the clicker an error after 3 s otherwise).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import re
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -12,17 +19,27 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.types import Requester
-from bot.jobs.runner import CommandService
+from bot.ops.metrics import Metrics
 from bot.slack.render import CANCEL_ACTION, SHARE_ACTION
-from bot.workloop import WorkLoop
+
+log = logging.getLogger(__name__)
+
+# The buttons whose clicks go to a worker; any other action_id is acked and logged.
+WORKER_ACTIONS = (CANCEL_ACTION, SHARE_ACTION)
+
+
+class Inbox(Protocol):
+    async def command(self, requester: Requester, text: str, response_url: str) -> None: ...
+
+    async def click(self, requester: Requester, action: str, value: str, response_url: str) -> None: ...
 
 
 def build_bolt_app(
     *,
     client: AsyncWebClient,
     signing_secret: str,
-    service: CommandService,
-    work: WorkLoop,
+    inbox: Inbox,
+    metrics: Metrics,
     socket_mode: bool = False,
 ) -> AsyncApp:
     app = AsyncApp(
@@ -37,28 +54,37 @@ def build_bolt_app(
     async def on_docker(ack: AsyncAck, command: dict[str, Any]) -> None:
         # Ack first: Slack gives 3 seconds and shows an error after that.
         await ack()
+        metrics.received.labels(kind="command").inc()
         requester = Requester(
             user_id=command["user_id"],
             channel_id=command.get("channel_id", ""),
             team_id=command.get("team_id", ""),
             user_name=command.get("user_name", ""),
         )
-        work.submit(service.handle_command(requester, command.get("text", ""), command["response_url"]))
+        await inbox.command(requester, command.get("text", ""), command["response_url"])
 
-    @app.action(CANCEL_ACTION)
-    async def on_cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    @app.action(re.compile("^(" + "|".join(map(re.escape, WORKER_ACTIONS)) + ")$"))
+    async def on_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        work.submit(service.handle_cancel(_clicker(body), str(action.get("value", "")), body["response_url"]))
+        metrics.received.labels(kind="click").inc()
+        await inbox.click(
+            clicker(body), str(action.get("action_id", "")), str(action.get("value", "")), body["response_url"]
+        )
 
-    @app.action(SHARE_ACTION)
-    async def on_share(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    @app.action(re.compile(".*"))
+    async def on_other_action(ack: AsyncAck, action: dict[str, Any]) -> None:
         await ack()
-        work.submit(service.handle_share(_clicker(body), str(action.get("value", "")), body["response_url"]))
+        metrics.received.labels(kind="unhandled").inc()
+        log.info("acked an interactive payload no listener handles: action_id=%r", action.get("action_id"))
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.exception("a Slack listener failed (request type %s)", body.get("type"), exc_info=error)
 
     return app
 
 
-def _clicker(body: dict[str, Any]) -> Requester:
+def clicker(body: dict[str, Any]) -> Requester:
     """Who clicked: a button's payload names the clicker, who may not be who asked."""
     return Requester(
         user_id=body["user"]["id"],

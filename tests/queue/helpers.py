@@ -14,7 +14,10 @@ from redis.backoff import NoBackoff
 
 from bot.errors import DockerError
 from bot.jobs.queue import Job, JobContext, Requester, Worker, job_id_for
+from bot.jobs.queue.signing import Signer
 from bot.jobs.queue.worker import Handler
+
+TEST_SIGNER = Signer.from_secret("dockbell-test-queue-secret")
 
 REQUESTER = Requester(user_id="U_ALICE", channel_id="C_OPS", thread_ts="1700000000.000100", response_url="")
 RUNS = "dockbell-test:runs:"  # list per job id: one entry per handler start, naming the worker

@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from bot.jobs.queue import Job, JobContext, JobQueue, JobStatus, host_is_live, live_workers
 from bot.jobs.queue import keys as k
 from bot.jobs.queue.scripts import DIED, STOPPED, gave_up
-from tests.queue.helpers import FAST, RUNS, make_job, recording_handlers, wait_until, worker
+from tests.queue.helpers import FAST, RUNS, TEST_SIGNER, make_job, recording_handlers, wait_until, worker
 from tests.rig import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +59,7 @@ async def _running_on(queue: JobQueue, worker_id: str, *jobs: Job) -> bool:
 
 @pytest.mark.parametrize("rescuer", ["already running", "started after the kill"])
 async def test_kill_9_mid_job(redis: aioredis.Redis, queue_redis_server: RedisServer, host: str, rescuer: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     safe = make_job(host, "slow", args={"seconds": 1.0}, idempotent=True)
     unsafe = make_job(host, "slow", args={"seconds": 1.0}, idempotent=False)
     async with contextlib.AsyncExitStack() as stack:
@@ -95,7 +95,7 @@ async def test_kill_9_mid_job(redis: aioredis.Redis, queue_redis_server: RedisSe
 
 
 async def test_sigterm_hands_jobs_back(redis: aioredis.Redis, queue_redis_server: RedisServer, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     # Far longer than the 0.2 s drain, so that they are still running when it ends.
     safe = make_job(host, "slow", args={"seconds": 3.0}, idempotent=True)
     unsafe = make_job(host, "slow", args={"seconds": 3.0}, idempotent=False)
@@ -129,7 +129,7 @@ async def test_orphan_is_rerun_at_most_three_times(
     redis: aioredis.Redis, host: str, attempts: int, expected: JobStatus
 ) -> None:
     """A job left 'running' by a dead worker (simulated: a consumer that read it and vanished)."""
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     job = make_job(host, "noop", idempotent=True)
     await queue.enqueue(job)
     await redis.xgroup_create(k.stream(host), k.GROUP, id="0", mkstream=True)
@@ -157,7 +157,7 @@ assert FAST["claim_idle"] == 0.5  # the bounds above assume it
 async def test_a_late_worker_loses_its_job_and_its_outcome(redis: aioredis.Redis, host: str) -> None:
     """Fencing: a worker whose heartbeat lapses (here: beats slower than the other's claim_idle)
     is stopped once the job is taken from it, and what it reports afterwards is dropped."""
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     cut_short = asyncio.Event()
 
     async def restart(ctx: JobContext) -> str:

@@ -13,7 +13,7 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 
 from bot.jobs.queue import JobQueue, JobStatus, QueueUnavailable, host_is_live
-from tests.queue.helpers import RUNS, connect, make_job, recording_handlers, wait_until, worker
+from tests.queue.helpers import RUNS, TEST_SIGNER, connect, make_job, recording_handlers, wait_until, worker
 from tests.rig import RedisServer, free_port
 
 
@@ -35,7 +35,7 @@ async def own_redis(own_server: RedisServer) -> AsyncIterator[aioredis.Redis]:
 async def test_worker_and_queue_recover_from_a_redis_restart(
     own_server: RedisServer, own_redis: aioredis.Redis
 ) -> None:
-    queue = JobQueue(own_redis)
+    queue = JobQueue(own_redis, signer=TEST_SIGNER)
     host = "restarted"
     async with worker(own_redis, host, recording_handlers(own_redis, "w")):
         before = make_job(host)
@@ -72,7 +72,7 @@ async def test_outage_loses_and_duplicates_nothing() -> None:
     workdir = tempfile.mkdtemp(prefix="dockbell-redis-aof-")
     server = _persistent(free_port(), workdir)
     redis = connect(server.url)
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     host = "flaky"
     running = make_job(host, "slow", args={"seconds": 0.4}, idempotent=False)
     waiting = make_job(host, "slow", args={"seconds": 0.1}, idempotent=False)

@@ -11,12 +11,12 @@ import redis.asyncio as aioredis
 from bot.errors import ServiceUnavailable
 from bot.jobs.queue import JobContext, JobNotFound, JobQueue, JobStatus, QueueUnavailable, host_is_live, job_id_for
 from bot.jobs.queue import keys as k
-from tests.queue.helpers import REQUESTER, connect, make_job, worker
+from tests.queue.helpers import REQUESTER, TEST_SIGNER, connect, make_job, worker
 from tests.rig import free_port
 
 
 async def test_twenty_concurrent_enqueues_of_one_id_make_one_job(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     job = make_job(host, "restart", target="web", idempotent=True)
     results = await asyncio.gather(*(queue.enqueue(job) for _ in range(20)))
     assert sum(created for _, created in results) == 1
@@ -35,7 +35,7 @@ async def test_twenty_concurrent_enqueues_of_one_id_make_one_job(redis: aioredis
 
 
 async def test_enqueue_again_returns_the_existing_job_even_after_it_changed(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     job = make_job(host, "stop", target="api")
     await queue.enqueue(job)
     await queue.cancel(job.id, "U_BOB")
@@ -45,7 +45,7 @@ async def test_enqueue_again_returns_the_existing_job_even_after_it_changed(redi
 
 
 async def test_position_and_active_list_follow_queue_order(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     jobs = [make_job(host, "pull", target=f"img{i}") for i in range(3)]
     for job in jobs:
         await queue.enqueue(job)
@@ -61,7 +61,7 @@ async def test_position_and_active_list_follow_queue_order(redis: aioredis.Redis
 
 
 async def test_recent_list_drops_expired_jobs(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     job = make_job(host)
     await queue.enqueue(job)
     await redis.delete(k.job(job.id))  # as if its retention had run out
@@ -70,7 +70,7 @@ async def test_recent_list_drops_expired_jobs(redis: aioredis.Redis, host: str) 
 
 
 async def test_cancel_queued_job_never_runs(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     ran: list[str] = []
 
     async def restart(ctx: JobContext) -> str:
@@ -94,7 +94,7 @@ async def test_cancel_queued_job_never_runs(redis: aioredis.Redis, host: str) ->
 
 
 async def test_cancel_finished_or_unknown_job(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     job = make_job(host)
     await queue.enqueue(job)
     async with worker(redis, host):
@@ -109,7 +109,7 @@ async def test_cancel_finished_or_unknown_job(redis: aioredis.Redis, host: str) 
 
 
 async def test_watch_yields_every_change_until_finished(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
 
     async def pull(ctx: JobContext) -> str:
         for layer in range(3):
@@ -131,7 +131,7 @@ async def test_watch_yields_every_change_until_finished(redis: aioredis.Redis, h
 
 
 async def test_watch_of_a_finished_job_yields_it_once(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     job = make_job(host)
     await queue.enqueue(job)
     await queue.cancel(job.id, "U_ALICE")
@@ -144,7 +144,7 @@ async def test_watch_of_a_finished_job_yields_it_once(redis: aioredis.Redis, hos
 async def test_every_call_says_redis_is_unreachable() -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"
     redis = connect(url)
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     job = make_job("h1")
     calls = [
         queue.enqueue(job),

@@ -12,11 +12,11 @@ import redis.asyncio as aioredis
 from bot.jobs.queue import Job, JobContext, JobQueue, JobStatus, all_hosts, host_is_live, live_workers
 from bot.jobs.queue import keys as k
 from bot.jobs.queue.worker import Handler
-from tests.queue.helpers import RUNS, make_job, recording_handlers, wait_until, worker
+from tests.queue.helpers import RUNS, TEST_SIGNER, make_job, recording_handlers, wait_until, worker
 
 
 async def test_jobs_go_only_to_their_hosts_workers(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     other = host + "-b"
     for_b = [make_job(other) for _ in range(3)]
     for_a = make_job(host)
@@ -34,7 +34,7 @@ async def test_jobs_go_only_to_their_hosts_workers(redis: aioredis.Redis, host: 
 
 
 async def test_jobs_on_one_lock_run_one_after_the_other_in_enqueue_order(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     log: list[str] = []
 
     async def restart(ctx: JobContext) -> str:
@@ -76,7 +76,7 @@ async def test_jobs_on_one_lock_run_one_after_the_other_in_enqueue_order(redis: 
 
 
 async def test_cancel_running_job(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     cleaned_up = asyncio.Event()
     saw_flag: list[bool] = []
 
@@ -104,7 +104,7 @@ async def test_cancel_running_job(redis: aioredis.Redis, host: str) -> None:
 
 
 async def test_timeout_fails_the_job(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     job = make_job(host, "sleep", args={"seconds": 10}, timeout_seconds=0.3)
     await queue.enqueue(job)
     async with worker(redis, host):
@@ -115,7 +115,7 @@ async def test_timeout_fails_the_job(redis: aioredis.Redis, host: str) -> None:
 
 
 async def test_handler_errors(redis: aioredis.Redis, host: str, caplog: pytest.LogCaptureFixture) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     docker = make_job(host, "docker_error", target="nope")
     bug = make_job(host, "bug")
     unknown = make_job(host, "export")
@@ -136,7 +136,7 @@ async def test_handler_errors(redis: aioredis.Redis, host: str, caplog: pytest.L
 
 
 async def test_progress_is_stored_and_published(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     release = asyncio.Event()
 
     async def pull(ctx: JobContext) -> str:
@@ -202,7 +202,7 @@ async def test_dead_worker_drops_out_of_liveness(redis: aioredis.Redis, host: st
 
 
 async def test_long_job_is_never_run_twice_by_live_workers(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     job = make_job(host, "slow", args={"seconds": 1.5}, idempotent=True)  # 3x claim_idle
     await queue.enqueue(job)
     async with (
@@ -215,7 +215,7 @@ async def test_long_job_is_never_run_twice_by_live_workers(redis: aioredis.Redis
 
 
 async def test_stop_lets_running_jobs_finish_within_the_drain(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     job = make_job(host, "sleep", args={"seconds": 0.3})
     await queue.enqueue(job)
     w = worker(redis, host)
@@ -228,7 +228,7 @@ async def test_stop_lets_running_jobs_finish_within_the_drain(redis: aioredis.Re
 
 
 async def test_stop_hands_back_what_outlives_the_drain(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     again = make_job(host, "slow", args={"seconds": 1.0}, idempotent=True)
     unsafe = make_job(host, "slow", args={"seconds": 1.0}, idempotent=False)
     behind = make_job(host, "slow", args={"seconds": 0.1}, idempotent=False, lock_key="container:c1")
@@ -263,7 +263,7 @@ async def test_stop_hands_back_what_outlives_the_drain(redis: aioredis.Redis, ho
 
 
 async def test_maintenance_trims_the_stream_to_what_is_pending(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     jobs = [make_job(host) for _ in range(5)]
     for job in jobs:
         await queue.enqueue(job)
@@ -292,7 +292,7 @@ async def _not(aw: object) -> bool:
 
 
 async def test_cancel_job_waiting_for_its_lock(redis: aioredis.Redis, host: str) -> None:
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, signer=TEST_SIGNER)
     first = make_job(host, "slow", args={"seconds": 0.5}, lock_key="container:db")
     second = make_job(host, "slow", args={"seconds": 0.1}, lock_key="container:db")
     third = make_job(host, "slow", args={"seconds": 0.1}, lock_key="container:db")

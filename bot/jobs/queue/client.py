@@ -19,6 +19,7 @@ from bot.jobs.queue.errors import JobNotFound
 from bot.jobs.queue.model import Job, JobStatus, WorkerInfo, check_new, text
 from bot.jobs.queue.redisio import REDIS_DOWN, reaching
 from bot.jobs.queue.scripts import Scripts
+from bot.jobs.queue.signing import Signer
 
 DAY = 86400
 
@@ -33,8 +34,10 @@ class JobQueue:
         clock: Callable[[], float] = time.time,
         result_ttl: int = DAY,  # how long a finished job stays readable
         max_recent: int = 1000,  # per host, in the index `/docker jobs` reads
+        signer: Signer | None = None,  # None only where nothing is enqueued (tests, read-only users)
     ) -> None:
         self.redis = redis
+        self.signer = signer
         self.clock = clock
         self.result_ttl = result_ttl
         self.max_recent = max_recent
@@ -61,7 +64,11 @@ class JobQueue:
             cancel_requested_by=None,
             seq=0,
             version=0,
+            sig="",
         )
+        if self.signer is None:
+            raise ValueError("this JobQueue has no signer: workers would reject what it enqueues")
+        fresh = self.signer.signed(fresh)
         with reaching(self.redis):
             created, fields = await self._scripts.enqueue(
                 job.id, fresh.to_fields(), keep=self.result_ttl, max_recent=self.max_recent

@@ -64,6 +64,7 @@ class Job:
     cancel_requested_by: str | None = None
     seq: int = 0  # enqueue order, global
     version: int = 0  # bumped by every published change; lets watchers drop stale events
+    sig: str = ""  # HMAC over the request part (bot.jobs.queue.signing); set by JobQueue.enqueue
 
     @property
     def finished(self) -> bool:

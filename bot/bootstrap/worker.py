@@ -1,0 +1,149 @@
+"""The one place that builds a worker: `dockbell worker --host NAME`, and tests that run one in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+
+from aiohttp import web
+
+import handlers.access
+import handlers.containers
+import handlers.images
+import handlers.jobs
+import handlers.lifecycle
+import handlers.system
+from bot.config import Config
+from bot.core.redisconn import redis_client
+from bot.core.registry import Registry
+from bot.core.shares import ShareStore
+from bot.engine.hosts import DockerHosts
+from bot.jobs.desk import JobDesk
+from bot.jobs.gate import Gate, GroupDirectory
+from bot.jobs.host_worker import HostWorker
+from bot.jobs.inbox import Inbox
+from bot.jobs.queue import JobQueue
+from bot.jobs.queue.signing import Signer
+from bot.jobs.runner import CommandRunner, Services
+from bot.jobs.verbs import handlers_for
+from bot.ops.audit import AuditLog
+from bot.ops.health import Readiness, redis_check
+from bot.ops.http import add_ops_routes, start_site
+from bot.ops.metrics import Metrics
+from bot.settings import Settings
+from bot.slack import render
+from bot.slack.out import SlackOut, web_client
+
+log = logging.getLogger(__name__)
+
+HANDLER_MODULES = (
+    handlers.containers,
+    handlers.images,
+    handlers.system,
+    handlers.access,
+    handlers.lifecycle,
+    handlers.jobs,
+)
+
+
+def build_registry() -> Registry:
+    return Registry.from_modules(HANDLER_MODULES)
+
+
+@dataclass
+class WorkerProcess:
+    worker: HostWorker
+    readiness: Readiness
+    metrics: Metrics
+    _runner: web.AppRunner | None = None
+
+    async def serve_ops(self, bind: str, port: int) -> int:
+        """The worker's own /livez, /healthz and /metrics."""
+        app = web.Application()
+        add_ops_routes(app, self.readiness, self.metrics)
+        self._runner, bound = await start_site(app, bind, port)
+        return bound
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.worker.close()
+
+
+def build_worker(
+    settings: Settings,
+    config: Config,
+    host: str,
+    *,
+    heartbeat: float = 1.0,
+    claim_idle: float = 5.0,
+    concurrency: int = 16,
+) -> WorkerProcess:
+    """Raises UserError for an unknown host, ConfigError for missing settings."""
+    settings.require_working()
+    hosts = DockerHosts(config, settings.docker_host, served=host)
+    hosts.check(host)
+    redis = redis_client(settings.redis_url)
+    slack = SlackOut(web_client(settings.slack_bot_token, settings.slack_api_url))
+    signer = Signer.from_secret(settings.queue_secret)
+    queue = JobQueue(redis, signer=signer)
+    metrics = Metrics()
+    audit = AuditLog(redis, max_entries=config.audit.max_entries, max_age_seconds=config.audit.max_age_seconds)
+    docker = hosts.gateway(host)
+
+    async def answer(response_url: str, text: str) -> None:
+        await slack.respond(response_url, render.notice(text))
+
+    services = Services(
+        registry=build_registry(),
+        hosts=hosts,
+        slack=slack,
+        shares=ShareStore(redis, config.output.share_ttl_seconds, host),
+        config=config,
+        metrics=metrics,
+        gate=Gate(config.policy, hosts, GroupDirectory(slack)),
+        audit=audit,
+        jobs=JobDesk(queue, redis, slack, audit),
+        inbox=Inbox(config, queue, answer),
+    )
+    worker = HostWorker(
+        host=host,
+        redis=redis,
+        docker=docker,
+        runner=CommandRunner(services),
+        verbs=handlers_for(docker),
+        signer=signer,
+        audit=audit,
+        metrics=metrics,
+        heartbeat=heartbeat,
+        claim_idle=claim_idle,
+        concurrency=concurrency,
+        closers=(services.jobs.close, hosts.close, redis.aclose),
+    )
+    readiness = Readiness(
+        {"redis": redis_check(redis, settings.redis_url), "docker": docker.health},
+        on_failure=lambda dep: metrics.health_failures.labels(dependency=dep).inc(),
+    )
+    return WorkerProcess(worker, readiness, metrics)
+
+
+async def run_worker(settings: Settings, config: Config, host: str, *, bind: str, port: int | None) -> None:
+    """Until SIGTERM or SIGINT: then stop claiming, drain, hand back (see bot.jobs.queue.worker)."""
+    proc = build_worker(settings, config, host)
+    try:
+        if port is not None:
+            bound = await proc.serve_ops(bind, port)
+            log.info("worker for host %s: /livez, /healthz, /metrics on %s:%s", host, bind, bound)
+        run = asyncio.create_task(proc.worker.run(), name=f"worker {host}")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        done, _ = await asyncio.wait({run, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
+        if run not in done:
+            await proc.worker.stop()
+        await run
+    finally:
+        await proc.close()

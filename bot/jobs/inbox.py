@@ -1,0 +1,120 @@
+"""Serve's whole job after the ack: put a command or a click on the right host's stream.
+
+Serve holds no Docker socket and knows no commands: it reads which host a command is
+for (``-H``, else the channel's host, else the default), checks that the host has a
+live worker, and enqueues a signed entry that the worker answers in full (gate, audit,
+handler, rendering, reply).  The only answers serve gives itself are the ones that need
+no Docker: an unknown host, a host with no live worker, Redis down.
+
+Entries are jobs of verb ``command`` whose args say what to do: ``{"kind": "command",
+"text": ...}`` or ``{"kind": "click", "action": ..., "value": ...}``.  Their id comes from
+the request's ``response_url``, unique per invocation, so Slack's retried delivery of the
+same request finds the first entry instead of running twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.config import Config
+from bot.core import dispatch
+from bot.core.types import Requester
+from bot.errors import ServiceUnavailable, UserError
+from bot.jobs.queue import Job, JobQueue, host_is_live, job_id_for
+from bot.jobs.queue import Requester as JobRequester
+
+log = logging.getLogger(__name__)
+
+COMMAND_VERB = "command"
+COMMAND_TIMEOUT = 120.0
+
+# Sends a short text answer (an error serve can give without Docker) to a response_url.
+Answer = Callable[[str, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a worker reads back from a ``command`` job's args."""
+
+    kind: str  # "command" | "click"
+    text: str = ""
+    action: str = ""
+    value: str = ""
+    user_name: str = ""
+    team_id: str = ""
+
+
+def entry_of(job: Job) -> Entry:
+    args = job.args
+    return Entry(
+        kind=str(args.get("kind", "command")),
+        text=str(args.get("text", "")),
+        action=str(args.get("action", "")),
+        value=str(args.get("value", "")),
+        user_name=str(args.get("user_name", "")),
+        team_id=str(args.get("team_id", "")),
+    )
+
+
+class UnknownHost(UserError):
+    pass
+
+
+class Inbox:
+    def __init__(self, config: Config, queue: JobQueue, answer: Answer) -> None:
+        self.config = config
+        self.queue = queue
+        self.answer = answer
+
+    def host_for(self, requester: Requester, text: str) -> str:
+        name = dispatch.route_host(text) or self.config.host_for_channel(requester.channel_id)
+        if self.config.host_named(name) is None:
+            # Names no host list: which hosts exist is not everyone's business.
+            raise UnknownHost(f"unknown Docker host {name!r}. `/docker hosts` lists the hosts you can use.")
+        return name
+
+    async def command(self, requester: Requester, text: str, response_url: str) -> None:
+        try:
+            host = self.host_for(requester, text)
+            await self.forward(host, requester, response_url, {"kind": "command", "text": text})
+        except UserError as err:
+            await self.answer(response_url, err.message)
+
+    async def host_of_click(self, value: str) -> str:
+        """A button's value names its host ("HOST/..."), or is a job id whose record does."""
+        if "/" in value:
+            return value.split("/", 1)[0]
+        job = await self.queue.get(value)
+        if job is None:
+            raise UserError("This job is no longer known (finished jobs are kept for a day).")
+        return job.host
+
+    async def click(self, requester: Requester, action: str, value: str, response_url: str) -> None:
+        try:
+            host = await self.host_of_click(value)
+            if self.config.host_named(host) is None:
+                raise UnknownHost("This button belongs to a host dockbell no longer knows.")
+            await self.forward(host, requester, response_url, {"kind": "click", "action": action, "value": value})
+        except UserError as err:
+            await self.answer(response_url, err.message)
+
+    async def forward(self, host: str, requester: Requester, response_url: str, what: dict[str, str]) -> Job:
+        """Enqueue one signed entry for ``host``'s worker; refuse at once if nothing would pick it up."""
+        if not await host_is_live(self.queue.redis, host):
+            raise ServiceUnavailable(
+                f"host `{host}` has no live worker, so nothing can run there now "
+                f"(start one with `dockbell worker --host {host}`)."
+            )
+        job = Job(
+            id=job_id_for(host, COMMAND_VERB, response_url, what.get("action", "")),
+            host=host,
+            verb=COMMAND_VERB,
+            requester=JobRequester(requester.user_id, requester.channel_id, "", response_url),
+            args={**what, "user_name": requester.user_name, "team_id": requester.team_id},
+            idempotent=False,
+            timeout_seconds=COMMAND_TIMEOUT,
+        )
+        stored, _created = await self.queue.enqueue(job)
+        return stored
