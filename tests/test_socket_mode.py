@@ -17,7 +17,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import ConfigError
-from bot.slack.socket_link import SDK_LOG, SocketLink, check_app_token, open_link
+from bot.ops.health import Status
+from bot.slack.socket_link import SDK_LOG, LinkOpener, SocketLink, check_app_token, open_link
 from tests.fakeslack import FakeSlack, SocketSender
 
 pytestmark = pytest.mark.integration
@@ -180,3 +181,14 @@ async def test_check_app_token(fake: FakeSlack) -> None:
     assert not fake.link.connections  # a check opens no connection
     ok, detail = await check_app_token("http://127.0.0.1:9/api/", fake.app_token)
     assert not ok and detail.startswith("cannot reach Slack at http://127.0.0.1:9/api/: ")
+
+
+async def test_the_opener_serve_wires(fake: FakeSlack) -> None:
+    opener = LinkOpener(fake.app_token, **FAST)
+    assert await opener.check() == Status(False, "Socket Mode link not opened yet")
+    close = await opener.open(docker_app(fake))
+    try:
+        assert await opener.check() == Status(True, "Socket Mode link up")
+    finally:
+        await close()
+    assert not (await opener.check()).ok

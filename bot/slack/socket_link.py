@@ -23,8 +23,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -33,6 +34,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import ConfigError
+from bot.ops.health import Status
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +195,32 @@ async def open_link(
     link = SocketLink(handler, grace=grace, poll=poll)
     await link._start(connect_wait)
     return link
+
+
+class LinkOpener:
+    """What serve wires: :meth:`open` fits SlackFront.open_socket, :meth:`check` is a readiness check.
+
+    The readiness checks are built before serve starts, the link only when it does; this holds
+    the link in between, and a link not yet opened counts as down.
+    """
+
+    def __init__(self, app_token: str, **options: Any) -> None:
+        self.app_token = app_token
+        self.options = options  # open_link's keyword arguments (grace, ping_interval, ...)
+        self.link: SocketLink | None = None
+
+    async def open(self, app: AsyncApp) -> Callable[[], Awaitable[None]]:
+        self.link = await open_link(app, self.app_token, **self.options)
+        return self.link.close
+
+    def status(self) -> LinkStatus:
+        if self.link is None:
+            return LinkStatus(False, None, "Socket Mode link not opened yet", ok=False)
+        return self.link.status()
+
+    async def check(self) -> Status:
+        status = self.status()
+        return Status(status.ok, status.detail)
 
 
 async def _first_url(client: AsyncWebClient, app_token: str) -> str | None:
