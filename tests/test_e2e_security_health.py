@@ -13,11 +13,11 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from bot.slack.http import Dockbell
 from tests.conftest import SIGNING_SECRET, bot_settings, make_test_config, wait_for_worker
 from tests.fakeslack import FakeSlack, SlackSender
 from tests.helpers import all_text, output_text, run_command
 from tests.rig import Containers, RedisServer
+from tests.stack import Stack, start_stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -38,17 +38,22 @@ async def test_bad_requests_are_rejected(slack: SlackSender, fake_slack: FakeSla
     assert not [p for p in fake_slack.response_posts if p.url == ack.response_url]
 
 
-async def test_healthz_and_metrics(slack: SlackSender, fake_slack: FakeSlack, bot: Dockbell) -> None:
+async def test_healthz_and_metrics(slack: SlackSender, fake_slack: FakeSlack, bot: Stack) -> None:
     await run_command(slack, fake_slack, "version")
     async with aiohttp.ClientSession() as http:
-        async with http.get(bot.url + "/healthz") as resp:  # type: ignore[attr-defined]
+        async with http.get(bot.url + "/healthz") as resp:
             body = await resp.json()
-            assert resp.status == 200, body
-            assert body["docker"]["ok"] and body["redis"]["ok"] and body["slack"]["ok"]
-        async with http.get(bot.url + "/metrics") as resp:  # type: ignore[attr-defined]
-            text = await resp.text()
-            assert 'dockbell_commands_total{command="version",outcome="ok"}' in text
-            assert "dockbell_command_seconds_bucket" in text
+            # Serve reports Redis, Slack and each host's worker from its heartbeats; never Docker.
+            assert body["redis"]["ok"] and body["slack"]["ok"] and body["worker:local"]["ok"], body
+            assert "docker" not in body
+            assert not body["worker:elsewhere"]["ok"] and resp.status == 503  # no worker runs for it
+        async with http.get(bot.url + "/livez") as resp:
+            assert resp.status == 200
+        async with http.get(bot.url + "/metrics") as resp:
+            assert 'dockbell_received_total{kind="command"}' in await resp.text()
+    text = bot.workers["local"].metrics.expose().decode()
+    assert 'dockbell_commands_total{command="version",outcome="ok"}' in text
+    assert "dockbell_command_seconds_bucket" in text
 
 
 class DockerSocketProxy:
@@ -88,17 +93,15 @@ class DockerSocketProxy:
 @pytest_asyncio.fixture(loop_scope="session")
 async def fragile_bot(
     fake_slack: FakeSlack, redis_server: RedisServer
-) -> AsyncIterator[tuple[Dockbell, SlackSender, DockerSocketProxy, RedisServer]]:
+) -> AsyncIterator[tuple[Stack, SlackSender, DockerSocketProxy, RedisServer]]:
     """A second dockbell whose Docker socket and Redis server the test can take away."""
     target = (os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock").removeprefix("unix://")
     proxy = DockerSocketProxy(target)
     own_redis = RedisServer.start()
     settings = bot_settings(fake_slack, own_redis.url, DOCKER_HOST="unix://" + proxy.path)
-    app = Dockbell.build(settings, make_test_config(), embed_worker=True)
-    port = await app.start("127.0.0.1", 0)
+    app = await start_stack(settings, make_test_config())
     fake_slack.reset()
-    sender = SlackSender(fake_slack, f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)
-    app.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    sender = SlackSender(fake_slack, app.url + "/slack/events", SIGNING_SECRET)
     yield app, sender, proxy, own_redis
     await sender.close()
     await app.stop()
@@ -112,47 +115,49 @@ async def _health(url: str) -> tuple[int, dict[str, object]]:
 
 
 async def test_docker_down_then_back(
-    fragile_bot: tuple[Dockbell, SlackSender, DockerSocketProxy, RedisServer], fake_slack: FakeSlack
+    fragile_bot: tuple[Stack, SlackSender, DockerSocketProxy, RedisServer], fake_slack: FakeSlack
 ) -> None:
     app, sender, proxy, _ = fragile_bot
+    worker = app.workers["local"]
     reply = await run_command(sender, fake_slack, "ps")
     assert "Cannot connect to the Docker daemon at unix://" in all_text(reply)
     assert "Is the docker daemon running?" in all_text(reply)
-    status, body = await _health(app.url)  # type: ignore[attr-defined]
-    assert status == 503 and not body["docker"]["ok"]  # type: ignore[index]
+    # Docker is the worker's business: its readiness fails; serve's never asks Docker.
+    report = await worker.readiness.report()
+    assert not report["ok"] and not report["docker"]["ok"]
+    _status, body = await _health(app.url)
+    assert "docker" not in body
     await proxy.up()
     reply = await run_command(sender, fake_slack, "version --format '{{.Server.Version}}'")
     assert output_text(reply)[0].isdigit()
-    status, body = await _health(app.url)  # type: ignore[attr-defined]
-    assert status == 200, body
+    assert (await worker.readiness.report())["ok"]
 
 
 async def test_redis_down_then_back(
-    fragile_bot: tuple[Dockbell, SlackSender, DockerSocketProxy, RedisServer], fake_slack: FakeSlack
+    fragile_bot: tuple[Stack, SlackSender, DockerSocketProxy, RedisServer], fake_slack: FakeSlack
 ) -> None:
     app, sender, proxy, own_redis = fragile_bot
     await proxy.up()
     own_redis.stop()
     reply = await run_command(sender, fake_slack, "version --format '{{.Server.Version}}'")
-    # Reads still answer; what Redis gives (sharing) is said to be missing, and why.
-    assert output_text(reply)[0].isdigit()
-    assert "cannot reach Redis" in all_text(reply)
-    status, body = await _health(app.url)  # type: ignore[attr-defined]
+    # Redis carries every command to the worker: serve says why nothing can run, at once.
+    assert "cannot reach Redis" in all_text(reply), all_text(reply)
+    status, body = await _health(app.url)
     assert status == 503 and not body["redis"]["ok"]  # type: ignore[index]
     restarted = RedisServer.start(own_redis.port)
     own_redis.process, own_redis.workdir = restarted.process, restarted.workdir
-    for _ in range(20):
-        status, body = await _health(app.url)  # type: ignore[attr-defined]
-        if status == 200:
+    for _ in range(100):
+        status, body = await _health(app.url)
+        if body["redis"]["ok"] and body["worker:local"]["ok"]:  # type: ignore[index]
             break
         await asyncio.sleep(0.2)
-    assert status == 200, body
-    reply = await run_command(sender, fake_slack, "version")
-    assert "cannot reach Redis" not in all_text(reply)
+    assert body["redis"]["ok"] and body["worker:local"]["ok"], body  # type: ignore[index]
+    reply = await run_command(sender, fake_slack, "version --format '{{.Server.Version}}'")
+    assert output_text(reply)[0].isdigit() and "cannot reach Redis" not in all_text(reply)
 
 
 async def test_jobs_while_redis_is_down_and_after(
-    fragile_bot: tuple[Dockbell, SlackSender, DockerSocketProxy, RedisServer],
+    fragile_bot: tuple[Stack, SlackSender, DockerSocketProxy, RedisServer],
     fake_slack: FakeSlack,
     containers: Containers,
 ) -> None:

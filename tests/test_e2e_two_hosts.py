@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import docker
@@ -10,13 +9,11 @@ import pytest
 import pytest_asyncio
 
 from bot.config import Config
-from bot.jobs.host_worker import HostWorker
-from bot.slack.http import Dockbell
-from bot.slack.out import SlackOut, web_client
-from tests.conftest import BOT_TOKEN, SIGNING_SECRET, bot_settings, wait_for_worker
+from tests.conftest import SIGNING_SECRET, bot_settings, wait_for_worker
 from tests.fakeslack import FakeSlack, SlackSender
 from tests.helpers import all_text, output_text, run_command
 from tests.rig import TEST_IMAGE, TEST_LABEL, RedisServer, SecondEngine
+from tests.stack import start_stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -52,22 +49,18 @@ async def two_host_bot(
 
     data, lines = yaml_with_lines(POLICY.format(url=second.base_url), "two-hosts.yml")
     config = parse_config(data, "two-hosts.yml", lines)
-    settings = bot_settings(fake_slack, redis_server.url)
-    app = Dockbell.build(settings, config, embed_worker=True)
-    port = await app.start("127.0.0.1", 0)
-    remote = HostWorker(
-        config, "second", redis_url=redis_server.url, slack=SlackOut(web_client(BOT_TOKEN, fake_slack.api_url))
-    )
-    remote_run = asyncio.create_task(remote.run())
-    await wait_for_worker(redis_server.url, "second")
+    # A Redis of its own: the session's worker for "local" (another config) must not take these commands.
+    own = RedisServer.start()
+    settings = bot_settings(fake_slack, own.url)
+    app = await start_stack(settings, config, workers=("local", "second"))
+    await wait_for_worker(own.url, "local")
+    await wait_for_worker(own.url, "second")
     fake_slack.reset()
-    sender = SlackSender(fake_slack, f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)
+    sender = SlackSender(fake_slack, app.url + "/slack/events", SIGNING_SECRET)
     yield sender, config
     await sender.close()
-    await remote.stop(5)
-    await remote_run
-    await remote.close()
     await app.stop()
+    own.stop()
 
 
 def _make(api: docker.APIClient, name: str) -> str:
@@ -137,20 +130,13 @@ async def test_a_host_without_url_is_answered_by_its_worker(
 
     data, lines = yaml_with_lines(REMOTE.format(), "remote.yml")
     config = parse_config(data, "remote.yml", lines)
-    app = Dockbell.build(bot_settings(fake_slack, redis_server.url), config)
-    port = await app.start("127.0.0.1", 0)
+    own = RedisServer.start()
+    app = await start_stack(bot_settings(fake_slack, own.url), config)
     # The worker runs where the engine is: DOCKER_HOST there is that engine's socket.
-    worker = HostWorker(
-        config,
-        "remote",
-        redis_url=redis_server.url,
-        docker_host_env=second.base_url,
-        slack=SlackOut(web_client(BOT_TOKEN, fake_slack.api_url)),
-    )
-    run = asyncio.create_task(worker.run())
-    sender = SlackSender(fake_slack, f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)
+    await app.add_worker(bot_settings(fake_slack, own.url, DOCKER_HOST=second.base_url), config, "remote")
+    sender = SlackSender(fake_slack, app.url + "/slack/events", SIGNING_SECRET)
     try:
-        await wait_for_worker(redis_server.url, "remote")
+        await wait_for_worker(own.url, "remote")
         api2 = second.client()
         _make(api2, "dockbell-remote-only")
         reply = await run_command(sender, fake_slack, "-H remote ps -a --format '{{.Names}}'")
@@ -161,7 +147,5 @@ async def test_a_host_without_url_is_answered_by_its_worker(
         assert "No such container: dockbell-no-such" in all_text(reply)
     finally:
         await sender.close()
-        await worker.stop(5)
-        await run
-        await worker.close()
         await app.stop()
+        own.stop()

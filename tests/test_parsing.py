@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.bootstrap import build_registry
+from bot.bootstrap.worker import build_registry
 from bot.core import dispatch
 from bot.core.cliparse import Flag, FlagSet, Kind
 from bot.errors import HelpRequested, NotAvailableYet, ParseError, UnknownCommand, UserError

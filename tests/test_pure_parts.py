@@ -103,12 +103,15 @@ def test_config_validation_names_the_key() -> None:
 
 def test_metrics_exposition() -> None:
     m = Metrics()
-    m.commands.inc(command="ps", outcome="ok")
-    m.command_seconds.observe(0.02, command="ps")
-    text = m.expose()
-    assert 'dockbell_commands_total{command="ps",outcome="ok"} 1' in text
-    assert 'dockbell_command_seconds_bucket{command="ps",le="0.025"} 1' in text
-    assert 'dockbell_command_seconds_count{command="ps"} 1' in text
+    m.commands.labels(command="ps", outcome="ok").inc()
+    m.command_seconds.labels(command="ps").observe(0.02)
+    m.commands.labels(command='evil"\nname', outcome="ok").inc()
+    text = m.expose().decode()
+    assert 'dockbell_commands_total{command="ps",outcome="ok"} 1.0' in text
+    assert 'dockbell_command_seconds_bucket{command="ps",le="0.025"} 1.0' in text
+    assert 'dockbell_command_seconds_count{command="ps"} 1.0' in text
+    # Label values are escaped: a newline cannot start a forged sample line.
+    assert 'command="evil\\"\\nname"' in text
 
 
 def test_host_tls_settings_follow_docker_s_cert_folder(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from bot.ops.health import Status, redis_check
 from bot.settings import Settings
 from bot.slack.health import auth_check
 from bot.slack.out import SlackOut, web_client
+from bot.slack.socket_link import check_app_token
 
 
 async def run_check(settings: Settings, config: Config) -> int:
@@ -16,6 +17,9 @@ async def run_check(settings: Settings, config: Config) -> int:
     results: dict[str, Status] = {}
     slack = SlackOut(web_client(settings.slack_bot_token, settings.slack_api_url))
     results["slack"] = await auth_check(slack, cache_seconds=0)()
+    if settings.slack_app_token:
+        ok, detail = await check_app_token(settings.slack_api_url, settings.slack_app_token)
+        results["socket"] = Status(ok, detail)
     redis = redis_client(settings.redis_url)
     try:
         results["redis"] = await redis_check(redis, settings.redis_url)()

@@ -28,6 +28,7 @@ from bot.slack.health import auth_check
 from bot.slack.http import SlackFront
 from bot.slack.listeners import build_bolt_app
 from bot.slack.out import SlackOut, web_client
+from bot.slack.socket_link import LinkOpener
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,11 @@ class ServeProcess:
     supervisor: WorkerSupervisor | None
 
     async def start(self, bind: str, port: int) -> int:
-        bound = await self.front.start(bind, port)
+        try:
+            bound = await self.front.start(bind, port)
+        except BaseException:
+            await self.front.stop()  # a refused app token: close what was opened, then say why
+            raise
         if self.supervisor is not None:
             self.supervisor.start()
         return bound
@@ -83,8 +88,17 @@ def build_front(settings: Settings, config: Config, queue_secret: str) -> SlackF
     checks: dict[str, Check] = {"redis": redis_check(redis, settings.redis_url), "slack": auth_check(slack)}
     for host in config.hosts:
         checks[f"worker:{host.name}"] = workers_check(queue, host.name)
+    opener = LinkOpener(settings.slack_app_token) if settings.slack_app_token else None
+    if opener is not None:
+        checks["slack_link"] = opener.check  # 503 once the link has been down past a short grace
     readiness = Readiness(checks, on_failure=lambda dep: metrics.health_failures.labels(dependency=dep).inc())
-    front = SlackFront(bolt=bolt, readiness=readiness, metrics=metrics, socket_mode=settings.socket_mode)
+    front = SlackFront(
+        bolt=bolt,
+        readiness=readiness,
+        metrics=metrics,
+        socket_mode=settings.socket_mode,
+        open_socket=opener.open if opener is not None else None,
+    )
     front.closers.append(redis.aclose)
     return front
 

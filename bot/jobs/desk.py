@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import ServiceUnavailable
+from bot.jobs.inbox import COMMAND_VERB
 from bot.jobs.queue import Job, JobQueue, JobStatus, Requester, host_is_live, job_id_for
 from bot.ops.audit import AuditLog, AuditRecord
 from bot.slack import render
@@ -28,6 +29,10 @@ from bot.slack.out import SlackOut, slack_error_code
 
 log = logging.getLogger(__name__)
 
+# A job's final state was shown in its message (by its follower or by a sweep).
+SHOWN = "dockbell:shown:"
+SHOWN_TTL = 2 * 86400  # past the queue's retention of finished jobs (a day)
+SWEEP_LIMIT = 200
 UPDATE_EVERY = 1.0  # Slack: about one chat.update per second per message
 
 
@@ -149,6 +154,7 @@ class JobDesk:
                         last_sent = time.monotonic()
                         await self.show(latest)
                     if latest.finished:
+                        await self._mark_shown(latest)
                         await self._audit_outcome(latest)
                     else:
                         pending = asyncio.create_task(flush_later(latest, wait))
@@ -182,7 +188,8 @@ class JobDesk:
             )
         )
 
-    async def show(self, job: Job) -> None:
+    async def show(self, job: Job) -> bool:
+        """Bring the job's message to ``job``'s state; False when Slack could not be told."""
         position = await self.queue.position(job) if job.status is JobStatus.QUEUED else 0
         message = render.job_message(job, position=position)
         ts, channel = job.requester.thread_ts, job.requester.channel_id
@@ -193,6 +200,28 @@ class JobDesk:
                 await self.slack.respond(job.requester.response_url, {**message, "response_type": "ephemeral"})
         except Exception as err:
             log.warning("could not update the status of job %s: %s", job.id, err)
+            return False
+        return True
+
+    async def _mark_shown(self, job: Job) -> None:
+        with contextlib.suppress(Exception):  # unmarked, the sweeper shows it once more: harmless
+            await self.redis.set(SHOWN + job.id, "1", ex=SHOWN_TTL)
+
+    async def sweep(self, host: str) -> int:
+        """Finish the message of every recent job of ``host`` whose end nobody showed.
+
+        A follower lives in the process that queued the job; when that process died (a
+        worker's kill -9) or lost Redis mid-job, the job still ends, but its message would
+        stay at "running" forever.  Every worker sweeps its host's recent jobs.
+        """
+        fixed = 0
+        for job in await self.queue.list(host, limit=SWEEP_LIMIT):
+            if not job.finished or job.verb == COMMAND_VERB or await self.redis.exists(SHOWN + job.id):
+                continue
+            if await self.show(job):
+                await self._mark_shown(job)
+                fixed += 1
+        return fixed
 
     async def close(self) -> None:
         for task in list(self._followers):

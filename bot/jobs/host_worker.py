@@ -9,7 +9,6 @@ answers them in full, next to the engine.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -31,6 +30,7 @@ from bot.ops.metrics import Metrics
 log = logging.getLogger(__name__)
 
 INFO_EVERY = 10.0
+SWEEP_EVERY = 3.0
 
 
 class HostWorker:
@@ -123,14 +123,25 @@ class HostWorker:
             self.worker.info = await engine_info(self.docker)
             await asyncio.sleep(INFO_EVERY)
 
+    async def _sweep(self) -> None:
+        while True:
+            try:
+                await self.runner.s.jobs.sweep(self.host)
+            except Exception as err:  # Redis down: the next sweep catches up
+                log.debug("sweep failed: %s", err)
+            await asyncio.sleep(SWEEP_EVERY)
+
     async def run(self) -> None:
-        self._info_task = asyncio.create_task(self._refresh_info(), name=f"engine info {self.host}")
+        side = [
+            asyncio.create_task(self._refresh_info(), name=f"engine info {self.host}"),
+            asyncio.create_task(self._sweep(), name=f"sweep {self.host}"),
+        ]
         try:
             await self.worker.run()
         finally:
-            self._info_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._info_task
+            for task in side:
+                task.cancel()
+            await asyncio.gather(*side, return_exceptions=True)
 
     async def stop(self, drain_timeout: float = 30.0) -> None:
         await self.worker.stop(drain_timeout)
