@@ -1,0 +1,256 @@
+"""Go's ``fmt``: ``Sprint``, ``Sprintln`` and ``Sprintf`` with the verbs templates use.
+
+Wrong verbs and operands give Go's own diagnostics (``%!d(string=x)``, ``%!(EXTRA ...)``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.cli_output.gotemplate.strconv import go_float, go_quote, is_print, nonfinite, quote_rune
+from bot.cli_output.gotemplate.values import MISSING, GoNil, TemplateContext, sorted_items, type_name
+
+
+def go_U(ch: str) -> str:
+    """``%#U``: ``U+007D '}'``."""
+    text = f"U+{ord(ch):04X}"
+    return f"{text} '{ch}'" if is_print(ch) else text
+
+
+def sprint_value(value: object) -> str:
+    """``fmt.Sprint(value)`` (the ``%v`` verb)."""
+    if value is None or isinstance(value, GoNil):
+        return "<nil>"
+    if value is MISSING:
+        return "<no value>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return go_float(value)
+    if isinstance(value, complex):
+        return f"({go_float(value.real)}{_signed(go_float(value.imag))}i)"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return "map[" + " ".join(f"{sprint_value(k)}:{sprint_value(v)}" for k, v in sorted_items(value)) + "]"
+    if isinstance(value, list | tuple):
+        return "[" + " ".join(sprint_value(v) for v in value) + "]"
+    if isinstance(value, TemplateContext):
+        return "&{" + value.template_type() + "}"
+    return str(value)
+
+
+def _signed(text: str) -> str:
+    return text if text.startswith(("-", "+")) else "+" + text
+
+
+def go_sprint(*args: object) -> str:
+    """``fmt.Sprint``: a space between operands when neither is a string."""
+    out: list[str] = []
+    prev_string = False
+    for i, arg in enumerate(args):
+        is_string = isinstance(arg, str)
+        if i > 0 and not is_string and not prev_string:
+            out.append(" ")
+        out.append(sprint_value(arg))
+        prev_string = is_string
+    return "".join(out)
+
+
+def go_sprintln(*args: object) -> str:
+    return " ".join(sprint_value(a) for a in args) + "\n"
+
+
+@dataclass
+class _Spec:
+    minus: bool = False
+    plus: bool = False
+    sharp: bool = False
+    space: bool = False
+    zero: bool = False
+    width: int | None = None
+    prec: int | None = None
+
+
+def _pad(text: str, spec: _Spec, *, numeric: bool = False) -> str:
+    if spec.width is None or len(text) >= spec.width:
+        return text
+    fill = spec.width - len(text)
+    if spec.minus:
+        return text + " " * fill
+    if spec.zero and numeric:
+        sign = text[0] if text[:1] in ("-", "+", " ") else ""
+        return sign + "0" * fill + text[len(sign) :]
+    if spec.zero and not numeric:
+        return "0" * fill + text
+    return " " * fill + text
+
+
+def _fmt_int(value: int, verb: str, spec: _Spec) -> str | None:
+    bases = {"d": 10, "v": 10, "b": 2, "o": 8, "O": 8, "x": 16, "X": 16}
+    if verb == "c":
+        return _pad(chr(value) if 0 <= value <= 0x10FFFF else "\ufffd", spec)
+    if verb == "q":
+        return _pad(quote_rune(value), spec)
+    if verb == "U":
+        text = f"U+{value:04X}"
+        if spec.sharp and 0 <= value <= 0x10FFFF and is_print(chr(value)):
+            text += f" '{chr(value)}'"
+        return _pad(text, spec)
+    if verb not in bases:
+        return None
+    digits = format(abs(value), {2: "b", 8: "o", 10: "d", 16: "x"}[bases[verb]])
+    if verb == "X":
+        digits = digits.upper()
+    if spec.prec is not None:
+        digits = digits.rjust(spec.prec, "0") if spec.prec else ("" if value == 0 else digits)
+    prefix = ""
+    if verb == "O" or (spec.sharp and verb == "o" and not digits.startswith("0")):
+        prefix = "0o" if verb == "O" else "0"
+    elif spec.sharp and verb in "xX":
+        prefix = "0" + verb
+    elif spec.sharp and verb == "b":
+        prefix = "0b"
+    sign = "-" if value < 0 else "+" if spec.plus else " " if spec.space else ""
+    return _pad(sign + prefix + digits, spec, numeric=spec.prec is None)
+
+
+def _fmt_float(value: float, verb: str, spec: _Spec) -> str | None:
+    if verb not in "vbeEfFgGxX" or verb in "bxX":
+        return None
+    go_verb = "g" if verb == "v" else verb
+    prec = -1 if spec.prec is None and go_verb in "gG" else 6 if spec.prec is None else spec.prec
+    text = nonfinite(value, spec.plus) or go_float(value, go_verb, prec)
+    if spec.plus and not text.startswith(("-", "+")):
+        text = "+" + text
+    elif spec.space and not text.startswith(("-", "+")):
+        text = " " + text
+    numeric = not math.isinf(value) and not math.isnan(value)
+    return _pad(text, spec, numeric=numeric)
+
+
+def _fmt_str(value: str, verb: str, spec: _Spec) -> str | None:
+    if spec.prec is not None:
+        value = value[: spec.prec]
+    if verb in "vs":
+        return _pad(value, spec)
+    if verb == "q":
+        if spec.sharp and "`" not in value and all(is_print(c) or c == "\t" for c in value):
+            return _pad("`" + value + "`", spec)
+        return _pad(go_quote(value, ascii_only=spec.plus), spec)
+    if verb in "xX":
+        text = value.encode("utf-8", "replace").hex()
+        return _pad(text.upper() if verb == "X" else text, spec)
+    return None
+
+
+def _fmt_arg(arg: object, verb: str, spec: _Spec) -> str:
+    """``fmt``'s printArg for one operand; wrong verbs give Go's ``%!d(string=x)``."""
+    if verb == "T":
+        return _pad("<nil>" if arg is None or arg is MISSING else type_name(arg), spec)
+    if arg is None or arg is MISSING:
+        return _pad("<nil>", spec) if verb == "v" else f"%!{verb}(<nil>)"
+    text: str | None
+    if isinstance(arg, bool):
+        text = _pad("true" if arg else "false", spec) if verb in "vt" else None
+    elif isinstance(arg, int):
+        text = _fmt_int(arg, verb, spec)
+    elif isinstance(arg, float):
+        text = _fmt_float(arg, verb, spec)
+    elif isinstance(arg, str):
+        text = _fmt_str(arg, verb, spec)
+    elif isinstance(arg, Mapping):
+        inner = " ".join(f"{_fmt_arg(k, verb, _Spec())}:{_fmt_arg(v, verb, _Spec())}" for k, v in sorted_items(arg))
+        text = _pad(f"map[{inner}]", spec)
+    elif isinstance(arg, list | tuple):
+        text = _pad("[" + " ".join(_fmt_arg(v, verb, _Spec()) for v in arg) + "]", spec)
+    else:
+        text = _pad(sprint_value(arg), spec) if verb in "vs" else None
+    if text is None:
+        return f"%!{verb}({type_name(arg)}={sprint_value(arg)})"
+    return text
+
+
+_FLAG_FIELDS = {"-": "minus", "+": "plus", "#": "sharp", " ": "space", "0": "zero"}
+
+
+def _parse_number(fmt: str, i: int) -> tuple[int | None, int]:
+    start = i
+    while i < len(fmt) and fmt[i].isascii() and fmt[i].isdigit():
+        i += 1
+    return (int(fmt[start:i]) if i > start else None), i
+
+
+def _star_arg(args: Sequence[object], argnum: int) -> tuple[int | None, int]:
+    """A ``*`` width or precision: the next argument, which must be a (reasonable) int."""
+    value = args[argnum] if argnum < len(args) else None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 1_000_000:
+        return value, argnum + 1
+    return None, argnum + 1
+
+
+def _parse_spec(fmt: str, i: int, args: Sequence[object], argnum: int, out: list[str]) -> tuple[_Spec, int, int]:
+    """Flags, width and precision after a ``%``; bad ones are reported in ``out`` like Go."""
+    spec = _Spec()
+    while i < len(fmt) and fmt[i] in _FLAG_FIELDS:
+        setattr(spec, _FLAG_FIELDS[fmt[i]], True)
+        i += 1
+    if fmt[i : i + 1] == "*":
+        spec.width, argnum = _star_arg(args, argnum)
+        i += 1
+        if spec.width is None:
+            out.append("%!(BADWIDTH)")
+        elif spec.width < 0:
+            spec.minus, spec.width = True, -spec.width
+    else:
+        spec.width, i = _parse_number(fmt, i)
+    if fmt[i : i + 1] == ".":
+        i += 1
+        if fmt[i : i + 1] == "*":
+            spec.prec, argnum = _star_arg(args, argnum)
+            i += 1
+            if spec.prec is None:
+                out.append("%!(BADPREC)")
+            elif spec.prec < 0:
+                spec.prec = None
+        else:
+            spec.prec, i = _parse_number(fmt, i)
+            spec.prec = spec.prec or 0
+    if (spec.width or 0) > 1_000_000 or (spec.prec or 0) > 1_000_000:
+        out.append("%!(BADWIDTH)")  # Go refuses sizes over 1e6 as well
+        spec.width = spec.prec = None
+    return spec, i, argnum
+
+
+def go_sprintf(fmt: str, *args: object) -> str:
+    """``fmt.Sprintf`` for the verbs templates use, with Go's ``%!verb(...)`` diagnostics."""
+    out: list[str] = []
+    argnum = 0
+    i = 0
+    while i < len(fmt):
+        pct = fmt.find("%", i)
+        if pct < 0:
+            out.append(fmt[i:])
+            break
+        out.append(fmt[i:pct])
+        spec, i, argnum = _parse_spec(fmt, pct + 1, args, argnum, out)
+        if i >= len(fmt):
+            out.append("%!(NOVERB)")
+            break
+        verb = fmt[i]
+        i += 1
+        if verb == "%":
+            out.append("%")
+        elif argnum >= len(args):
+            out.append(f"%!{verb}(MISSING)")
+        else:
+            out.append(_fmt_arg(args[argnum], verb, spec))
+            argnum += 1
+    if argnum < len(args):
+        extra = ", ".join("<nil>" if a is None else f"{type_name(a)}={sprint_value(a)}" for a in args[argnum:])
+        out.append(f"%!(EXTRA {extra})")
+    return "".join(out)
