@@ -70,3 +70,15 @@ class ServiceUnavailable(UserError):
 
 class ConfigError(DockbellError):
     """The settings or the YAML config are wrong; raised at start-up and by `dockbell check`."""
+
+
+class SlackRefused(DockbellError):
+    """A Slack Web API call answered ok=false; ``code`` is Slack's error (not_in_channel, ...).
+
+    bot.slack.out raises it in place of slack_sdk's SlackApiError, so nothing outside
+    bot.slack needs slack_sdk to tell one refusal from another.
+    """
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"Slack refused the call ({code})")
+        self.code = code

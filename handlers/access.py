@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from bot.cli_output.tabwriter import format_table
 from bot.core.cliparse import Flag, Kind
-from bot.core.context import HandlerContext
+from bot.jobs.context import HandlerContext
 from bot.core.registry import command
 from bot.core.timeparse import parse_timestamp
 from bot.core.types import Invocation, Output

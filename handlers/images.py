@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.cli_output.formatters import images as ifmt
 from bot.cli_output.formatters.listing import render_list
 from bot.core.cliparse import Flag, Kind
-from bot.core.context import HandlerContext
+from bot.jobs.context import HandlerContext
 from bot.core.registry import command
 from bot.core.types import Invocation, Output
 from bot.policy import Target

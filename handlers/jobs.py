@@ -7,7 +7,7 @@ import time
 from bot.cli_output.tabwriter import format_table
 from bot.cli_output.units import human_duration
 from bot.core.cliparse import Flag
-from bot.core.context import HandlerContext
+from bot.jobs.context import HandlerContext
 from bot.core.registry import command
 from bot.core.types import Invocation, Output
 from bot.errors import ParseError, UserError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.cli_output.pull import pull_reference
 from bot.core.cliparse import Flag, Kind
-from bot.core.context import HandlerContext
+from bot.jobs.context import HandlerContext
 from bot.core.registry import command
 from bot.core.types import Invocation, Output
 from bot.errors import NotAvailableYet, ParseError

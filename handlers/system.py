@@ -8,7 +8,7 @@ from bot import __version__
 from bot.cli_output import gotemplate
 from bot.cli_output.formatters import system as sysfmt
 from bot.core.cliparse import Flag, Kind
-from bot.core.context import HandlerContext
+from bot.jobs.context import HandlerContext
 from bot.core.registry import command
 from bot.core.types import Invocation, Output
 

@@ -13,15 +13,18 @@ import inspect
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.core.cliparse import Flag, FlagSet, Kind
 
 if TYPE_CHECKING:
-    from bot.core.context import HandlerContext
     from bot.core.types import Invocation, Output
 
-Handler = Callable[["Invocation", "HandlerContext"], Awaitable["Output"]]
+# The context a handler receives (bot.jobs.context.HandlerContext) exposes the engine and
+# the job desk, layers above this one: here it is typed loosely, and each handler's own
+# signature (checked by mypy where it is written) names the real type.
+CommandHandler = Callable[["Invocation", Any], Awaitable["Output"]]
+H = TypeVar("H", bound=CommandHandler)
 
 HELP_FLAG = Flag("help", "Print usage")
 # docker takes -H before the command only; people type it anywhere, so every command accepts it.
@@ -37,7 +40,7 @@ class Command:
     usage: str  # "docker ps [OPTIONS]"
     summary: str
     flagset: FlagSet
-    handler: Handler
+    handler: CommandHandler
     verb: str  # the verb the permission layer sees
     min_args: int = 0
     max_args: int | None = None
@@ -68,11 +71,12 @@ def command(
     verb: str | None = None,
     group: str = "read",
     targets: str = "none",
-) -> Callable[[Handler], Handler]:
+) -> Callable[[H], H]:
     """Tag an async handler as the implementation of a docker command."""
 
-    def tag(fn: Handler) -> Handler:
-        if not inspect.iscoroutinefunction(fn):
+    def tag(fn: H) -> H:
+        checked: Any = fn  # iscoroutinefunction narrows its argument's type; keep fn's own
+        if not inspect.iscoroutinefunction(checked):
             raise TypeError(f"handler for {name!r} must be async")
         paths = ((name,), *(tuple(a.split()) for a in aliases))
         spec = Command(

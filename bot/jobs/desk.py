@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
-from slack_sdk.errors import SlackApiError
 
-from bot.errors import ServiceUnavailable
+from bot.errors import ServiceUnavailable, SlackRefused
 from bot.jobs.inbox import COMMAND_VERB
 from bot.jobs.queue import Job, JobQueue, JobStatus, Requester, host_is_live, job_id_for
 from bot.ops.audit import AuditLog, AuditRecord
 from bot.slack import render
-from bot.slack.out import SlackOut, slack_error_code
+from bot.slack.out import SlackOut
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +98,8 @@ class JobDesk:
         )
         stored, created = await self.queue.enqueue(job)
         if not created and ts:
-            with contextlib.suppress(SlackApiError):
-                await self.slack.client.chat_delete(channel=req.channel_id, ts=ts)
+            with contextlib.suppress(SlackRefused):
+                await self.slack.delete_message(req.channel_id, ts)
         if created:
             self.follow(stored)
         return stored, created
@@ -116,12 +115,11 @@ class JobDesk:
         )
         message = render.job_message(placeholder, position=0)
         try:
-            result = await self.slack.client.chat_postMessage(channel=req.channel_id, **message)
-        except SlackApiError as err:
-            if slack_error_code(err) in ("not_in_channel", "channel_not_found", "is_archived"):
+            return await self.slack.post_message(req.channel_id, message)
+        except SlackRefused as err:
+            if err.code in ("not_in_channel", "channel_not_found", "is_archived"):
                 return ""  # no live status in the channel: the outcome goes to the requester instead
             raise
-        return str(result["ts"])
 
     def follow(self, job: Job) -> None:
         task = asyncio.create_task(self._follow(job), name=f"follow {job.id}")
@@ -195,7 +193,7 @@ class JobDesk:
         ts, channel = job.requester.thread_ts, job.requester.channel_id
         try:
             if ts:
-                await self.slack.client.chat_update(channel=channel, ts=ts, **message)
+                await self.slack.update_message(channel, ts, message)
             elif job.finished and job.requester.response_url:
                 await self.slack.respond(job.requester.response_url, {**message, "response_type": "ephemeral"})
         except Exception as err:

@@ -12,16 +12,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from slack_sdk.errors import SlackApiError
-
 from bot.config import Config
 from bot.core import dispatch, helptext
-from bot.core.context import HandlerContext
 from bot.core.registry import Registry
 from bot.core.shares import NotYours, SharedAnswer, ShareStore
 from bot.core.types import Output, Requester
 from bot.engine.hosts import DockerHosts
-from bot.errors import HelpRequested, UserError
+from bot.errors import HelpRequested, SlackRefused, UserError
+from bot.jobs.context import HandlerContext
 from bot.jobs.desk import JobDesk
 from bot.jobs.gate import Denied, Gate
 from bot.jobs.inbox import Inbox
@@ -29,7 +27,7 @@ from bot.ops.audit import AuditLog, AuditRecord
 from bot.ops.metrics import Metrics
 from bot.policy import Target, allowed_verbs
 from bot.slack import render
-from bot.slack.out import SlackOut, slack_error_code
+from bot.slack.out import SlackOut
 
 log = logging.getLogger(__name__)
 
@@ -197,10 +195,10 @@ class CommandRunner:
                 content=output.text,
                 initial_comment=f"Output of `docker {render.escape(shown)}`",
             )
-        except SlackApiError as err:
+        except SlackRefused as err:
             self.s.metrics.slack_errors.labels(method="files.upload").inc()
             raise UserError(
-                f"The output is too long for a message and Slack refused the file upload ({slack_error_code(err)})."
+                f"The output is too long for a message and Slack refused the file upload ({err.code})."
             ) from None
         return render.file_reply(
             reply, filename=output.filename, where="your DM with dockbell", preview_lines=cfg.preview_lines
@@ -247,8 +245,8 @@ class CommandRunner:
             return
         try:
             await self._post_shared(answer, clicker)
-        except SlackApiError as err:
-            code = slack_error_code(err)
+        except SlackRefused as err:
+            code = err.code
             hint = " Invite dockbell to this channel first." if code in ("not_in_channel", "channel_not_found") else ""
             await self._deliver(response_url, render.notice(f"Slack refused to share the file ({code}).{hint}"))
             return

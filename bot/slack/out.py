@@ -6,7 +6,9 @@ which the SDK does not install by default.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -18,7 +20,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.errors import ServiceUnavailable
+from bot.errors import ServiceUnavailable, SlackRefused
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +55,24 @@ class SlackOut:
             raise SlackDeliveryError(f"Slack refused the reply ({response.status_code}: {response.body[:200]})")
 
     async def open_dm(self, user_id: str) -> str:
-        result = await self.client.conversations_open(users=user_id)
+        with refusals():
+            result = await self.client.conversations_open(users=user_id)
         return str(result["channel"]["id"])
+
+    async def post_message(self, channel: str, message: dict[str, Any], thread_ts: str | None = None) -> str:
+        """Post ``message`` (text, blocks); its ts."""
+        args: dict[str, Any] = {**message, **({"thread_ts": thread_ts} if thread_ts else {})}
+        with refusals():
+            result = await self.client.chat_postMessage(channel=channel, **args)
+        return str(result["ts"])
+
+    async def update_message(self, channel: str, ts: str, message: dict[str, Any]) -> None:
+        with refusals():
+            await self.client.chat_update(channel=channel, ts=ts, **message)
+
+    async def delete_message(self, channel: str, ts: str) -> None:
+        with refusals():
+            await self.client.chat_delete(channel=channel, ts=ts)
 
     async def upload(
         self,
@@ -76,7 +94,8 @@ class SlackOut:
             kwargs["initial_comment"] = initial_comment
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
-        result = await self.client.files_upload_v2(**kwargs)
+        with refusals():
+            result = await self.client.files_upload_v2(**kwargs)
         return str(result["files"][0]["id"])
 
     async def usergroup_members(self, group_id: str) -> list[str]:
@@ -86,6 +105,15 @@ class SlackOut:
     async def auth_test(self) -> dict[str, Any]:
         result = await self.client.auth_test()
         return dict(result.data) if isinstance(result.data, dict) else {}
+
+
+@contextlib.contextmanager
+def refusals() -> Iterator[None]:
+    """slack_sdk's SlackApiError becomes dockbell's SlackRefused, with Slack's error code."""
+    try:
+        yield
+    except SlackApiError as err:
+        raise SlackRefused(slack_error_code(err)) from err
 
 
 def slack_error_code(err: SlackApiError) -> str:
