@@ -2,8 +2,27 @@
 
 Everything a user can cause derives from :class:`UserError`; its text is safe to
 show in Slack as is.  Anything else that escapes a handler is a bug or an outage:
-the Slack layer logs it with an incident id and shows a short failure instead of
-a traceback.
+the runner logs it with an incident id and shows a short failure instead of a
+traceback::
+
+    DockbellError
+    ├── UserError                  text safe to show; optional usage
+    │   ├── ParseError             the docker CLI grammar (unknown flag, missing argument)
+    │   ├── UnknownCommand         `docker: 'pss' is not a docker command.` + did-you-mean
+    │   ├── NotAvailableYet        a real docker feature dockbell does not offer yet
+    │   ├── UnknownHost            -H NAME that the config does not know
+    │   ├── TemplateError          a --format template that does not parse or run
+    │   │   └── GoTemplateError    (bot.cli_output.gotemplate) Go's own wording
+    │   ├── DockerError            the engine refused, worded as the docker CLI words it
+    │   │   ├── NotFound           `Error response from daemon: No such container: x`
+    │   │   └── DockerUnavailable  the engine cannot be reached (or its socket is not ours)
+    │   ├── ServiceUnavailable     Redis or Slack down, or a host with no live worker
+    │   │   └── QueueUnavailable   (bot.jobs.queue) Redis, seen by the queue
+    │   ├── JobNotFound            (bot.jobs.queue) no job with that id
+    │   └── Denied                 (bot.jobs.gate) the policy refused; names the rule
+    ├── HelpRequested              --help / help CMD: carries the help text, not an error
+    ├── ConfigError                settings or YAML config wrong: at start-up and in `check`
+    └── SlackRefused               a Slack Web API call answered ok=false, with its code
 """
 
 from __future__ import annotations
@@ -46,6 +65,10 @@ class HelpRequested(DockbellError):
         super().__init__(text)
         self.text = text
         self.general = general  # the command list, which is filtered to what the caller may run
+
+
+class UnknownHost(UserError):
+    """-H NAME (or a channel's host) that the config does not know."""
 
 
 class TemplateError(UserError):

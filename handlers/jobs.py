@@ -7,13 +7,13 @@ import time
 from bot.cli_output.tabwriter import format_table
 from bot.cli_output.units import human_duration
 from bot.core.cliparse import Flag
-from bot.jobs.context import HandlerContext
+from bot.core.jobtext import job_state_line
 from bot.core.registry import command
 from bot.core.types import Invocation, Output
 from bot.errors import ParseError, UserError
+from bot.jobs.context import HandlerContext
 from bot.jobs.queue import JobNotFound, live_workers
 from bot.policy import Target
-from bot.slack import render
 
 
 @command(
@@ -44,7 +44,7 @@ async def jobs(inv: Invocation, ctx: HandlerContext) -> Output:
                 job.id,
                 "docker " + str(job.args.get("command", job.verb)),
                 job.requester.user_id,
-                render.job_state_line(job, 0).replace("`", ""),
+                job_state_line(job, 0).replace("`", ""),
                 human_duration(now - job.created_at) + " ago",
                 f"{took:.1f}s" if job.started_at else "-",
             ]

@@ -6,11 +6,7 @@ import difflib
 
 from bot.config import Config, HostConfig
 from bot.engine.gateway import DockerGateway
-from bot.errors import UserError
-
-
-class UnknownHost(UserError):
-    pass
+from bot.errors import UnknownHost
 
 
 class DockerHosts:

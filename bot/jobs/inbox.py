@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from bot.config import Config
 from bot.core import dispatch
 from bot.core.types import Requester
-from bot.errors import ServiceUnavailable, UserError
+from bot.errors import ServiceUnavailable, UnknownHost, UserError
 from bot.jobs.queue import Job, JobQueue, host_is_live, job_id_for
 from bot.jobs.queue import Requester as JobRequester
 
@@ -57,9 +57,6 @@ def entry_of(job: Job) -> Entry:
         team_id=str(args.get("team_id", "")),
     )
 
-
-class UnknownHost(UserError):
-    pass
 
 
 class Inbox:

@@ -15,6 +15,17 @@ from bot.jobs.queue import keys
 
 
 class JobStatus(StrEnum):
+    """A job's state.  Only the queue's Lua scripts move a job between states::
+
+        enqueue ──▶ QUEUED ──claim (and its lock)──▶ RUNNING ──handler returns──▶ SUCCEEDED
+                      │                                 │ ├──handler raises / timeout──▶ FAILED
+                      │ cancel                          │ ├──cancel, where it can take effect──▶ CANCELLED
+                      ▼                                 │ └──worker died, not idempotent──▶ INTERRUPTED
+                  CANCELLED                             └──worker died or handed back, idempotent──▶ QUEUED
+
+    SUCCEEDED, FAILED, CANCELLED and INTERRUPTED are final: a finished job never runs again.
+    """
+
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
