@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 from bot.cli_output.tabwriter import format_table
 from bot.core.cliparse import Flag, Kind
-from bot.jobs.context import HandlerContext
 from bot.core.registry import command
 from bot.core.timeparse import parse_timestamp
 from bot.core.types import Invocation, Output
 from bot.errors import ParseError
+from bot.jobs.context import HandlerContext
 from bot.policy import Target, canonical_verb, roles_of
 from bot.policy.verbs import VERBS
 

@@ -13,12 +13,12 @@ from bot.cli_output.formatters import stats as sfmt
 from bot.cli_output.formatters import system as sysfmt
 from bot.cli_output.formatters.listing import render_list
 from bot.core.cliparse import Flag, Kind
-from bot.jobs.context import HandlerContext
 from bot.core.redact import Redactor
 from bot.core.registry import command
 from bot.core.timeparse import parse_timestamp
 from bot.core.types import Invocation, Output
 from bot.errors import DockerError, NotFound, ParseError, UserError
+from bot.jobs.context import HandlerContext
 from bot.jobs.gate import container_target
 
 FORMAT_HELP = (

@@ -5,9 +5,9 @@ from __future__ import annotations
 from bot.cli_output.formatters import images as ifmt
 from bot.cli_output.formatters.listing import render_list
 from bot.core.cliparse import Flag, Kind
-from bot.jobs.context import HandlerContext
 from bot.core.registry import command
 from bot.core.types import Invocation, Output
+from bot.jobs.context import HandlerContext
 from bot.policy import Target
 from handlers.containers import FORMAT_HELP, parse_filters
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from bot.cli_output.pull import pull_reference
 from bot.core.cliparse import Flag, Kind
-from bot.jobs.context import HandlerContext
 from bot.core.registry import command
 from bot.core.types import Invocation, Output
 from bot.errors import NotAvailableYet, ParseError
+from bot.jobs.context import HandlerContext
 from bot.jobs.desk import JobRequest
 from bot.jobs.verbs import PULL_TIMEOUT, START_TIMEOUT, stop_timeout
 from bot.policy import Target

@@ -8,9 +8,9 @@ from bot import __version__
 from bot.cli_output import gotemplate
 from bot.cli_output.formatters import system as sysfmt
 from bot.core.cliparse import Flag, Kind
-from bot.jobs.context import HandlerContext
 from bot.core.registry import command
 from bot.core.types import Invocation, Output
+from bot.jobs.context import HandlerContext
 
 CLIENT = {"Version": __version__, "ApiVersion": "1.41", "Os": "slack", "Arch": "chatops"}
 
