@@ -17,6 +17,7 @@ from bot.jobs.queue import host_is_live
 from bot.policy import yaml_with_lines
 from bot.settings import Settings
 from tests.fakeslack import FakeSlack, SlackSender
+from tests.markers import pytest_collection_modifyitems  # noqa: F401  (marks unit/integration/e2e)
 from tests.stack import Stack, start_stack
 from tests.rig import Containers, RedisServer, docker_client, ensure_test_image
 

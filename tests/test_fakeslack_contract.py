@@ -32,6 +32,9 @@ from tests.fakeslack import (
     validate_blocks,
 )
 
+# The fake against the real slack_sdk and Bolt, over HTTP on 127.0.0.1 (most tests start their own fake).
+pytestmark = pytest.mark.integration
+
 SECRET = "contract-signing-secret"
 
 

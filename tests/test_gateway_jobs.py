@@ -79,7 +79,8 @@ def registry(docker_api: docker.APIClient) -> Iterator[LocalRegistry]:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def gateway() -> AsyncIterator[DockerGateway]:
+async def gateway(docker_api: docker.APIClient) -> AsyncIterator[DockerGateway]:
+    # Through docker_api: the rig's engine is checked once, and the tests using this are integration.
     gw = DockerGateway(os.environ.get("DOCKER_HOST"))
     yield gw
     await gw.close()
@@ -408,6 +409,7 @@ async def test_all_tags_is_refused_for_now(text: str) -> None:
         parse_image_ref(text)
 
 
+@pytest.mark.integration  # runs the docker CLI
 @pytest.mark.parametrize("text", ["Busybox", "busy box", "app:", "a" * 64])
 async def test_bad_references_are_worded_like_the_cli(text: str) -> None:
     with pytest.raises(ParseError) as caught:

@@ -25,6 +25,8 @@ from tests.rig import (
     ensure_test_image,
 )
 
+pytestmark = pytest.mark.integration  # the rig's real parts: engines, a registry, a proxy
+
 
 @pytest.fixture(scope="session")
 def second_engine() -> Iterator[SecondEngine]:

@@ -16,6 +16,8 @@ from bot.jobs.queue import JobQueue, JobStatus, QueueUnavailable, host_is_live
 from tests.queue.helpers import RUNS, TEST_SIGNER, connect, make_job, recording_handlers, wait_until, worker
 from tests.rig import RedisServer, free_port
 
+pytestmark = pytest.mark.integration  # each test starts its own redis-server
+
 
 @pytest.fixture
 def own_server() -> Iterator[RedisServer]:

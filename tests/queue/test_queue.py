@@ -141,6 +141,7 @@ async def test_watch_of_a_finished_job_yields_it_once(redis: aioredis.Redis, hos
         await anext(queue.watch("j-ffffffffff"))
 
 
+@pytest.mark.integration  # a real redis client against a closed port
 async def test_every_call_says_redis_is_unreachable() -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"
     redis = connect(url)

@@ -26,6 +26,9 @@ from bot.cli_output.formatters.listing import render_list
 from bot.errors import TemplateError, UserError
 from tests.unit.test_gotemplate import GO_CASES, GO_ERRORS, GO_PARSE_ERRORS
 
+# Next to the unit tests it checks, but it needs the docker CLI and the rig's engine.
+pytestmark = pytest.mark.integration
+
 IMAGE = "dockbell-test/busybox:latest"
 LABEL = "dockbell.test=1"
 VOLUME = "dockbell-fmt-vol"
