@@ -12,7 +12,7 @@ from bot.core.registry import command
 from bot.core.types import Invocation, Output
 from bot.errors import ParseError, UserError
 from bot.jobs.context import HandlerContext
-from bot.jobs.queue import JobNotFound, live_workers
+from bot.jobs.queue import Job, JobNotFound, JobStatus, live_workers
 from bot.policy import Target
 
 
@@ -71,9 +71,25 @@ async def cancel_job(ctx: HandlerContext, job_id: str) -> Output:
             )
     after = await ctx.jobs.queue.cancel(job.id, ctx.requester.user_id)
     ctx.targets.append(Target(kind="job", name=job.id))
-    if job.finished:
-        return Output(f"job {job.id} had already {job.status}; nothing to cancel")
-    return Output(f"job {job.id}: {'cancelled' if after.status == 'cancelled' else 'cancelling'}")
+    return Output(cancel_answer(after), monospace=False)
+
+
+def cancel_answer(job: Job) -> str:
+    """What a cancel request came to, from the job's state right after it: never more than happened."""
+    what = f"`docker {job.args.get('command', f'{job.verb} {job.target}')}`"
+    if job.status is JobStatus.CANCELLED:
+        return f"Job {job.id} cancelled: {what} will not run."
+    if job.status is JobStatus.RUNNING and job.cancellable_running:
+        return (
+            f"Cancelling job {job.id}: {what} is being stopped. Its status message will say whether it stopped "
+            "in time or had already finished."
+        )
+    if job.status is JobStatus.RUNNING:
+        return (
+            f"Too late to cancel job {job.id}: {what} is already running on the engine, and it cannot be taken "
+            "back. It will finish, and its status message will show the outcome."
+        )
+    return f"Job {job.id} had already {job.status}; nothing to cancel."
 
 
 @command("hosts", usage="docker hosts", summary="List Docker hosts with their workers' health", max_args=0)

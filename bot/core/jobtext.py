@@ -30,16 +30,17 @@ def job_state_line(job: Any, position: int) -> str:
     if status == "queued":
         where = f" ({_ordinal(position)} in line)" if position else ""
         return f"queued{where}"
+    late = " (cancel came too late)" if job.cancel_came_too_late else ""
     if status == "running":
         fraction = progress.get("fraction")
         pct = f" {round(float(fraction) * 100)}%" if isinstance(fraction, int | float) else ""
-        return f"running{pct}"
+        if job.cancelling:
+            return f"running{pct}, cancelling at <@{job.cancel_requested_by}>'s request"
+        return f"running{pct}{late}"
     took = ""
     if job.started_at and job.finished_at:
         took = f" in {_seconds(job.finished_at - job.started_at)}"
-    if status == "succeeded":
-        return f"succeeded{took}"
     if status == "cancelled":
         by = f" by <@{job.cancel_requested_by}>" if job.cancel_requested_by else ""
         return f"cancelled{by}"
-    return f"{status}{took}"
+    return f"{status}{took}{late}"

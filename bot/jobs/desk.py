@@ -2,9 +2,10 @@
 
 One message per job, posted in the channel where the command was typed and edited in
 place as the job moves: queued (position) -> waiting (behind whom) -> running (progress)
--> succeeded / failed / cancelled / interrupted, with a Cancel button while it can be
-cancelled.  The message follows the job through Redis pub/sub, so it is right whichever
-worker, on whichever machine, runs the job.
+-> succeeded / failed / cancelled / interrupted, with a Cancel button only while a cancel
+can still take effect (queued; running only for a verb a cancel can stop, see
+bot/jobs/verbs.py).  The message follows the job through Redis pub/sub, so it is right
+whichever worker, on whichever machine, runs the job.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import redis.asyncio as aioredis
 from bot.errors import ServiceUnavailable, SlackRefused
 from bot.jobs.inbox import COMMAND_VERB
 from bot.jobs.queue import Job, JobQueue, JobStatus, Requester, host_is_live, job_id_for
+from bot.jobs.verbs import cancellable_while_running
 from bot.ops.audit import AuditLog, AuditRecord
 from bot.slack import render
 from bot.slack.out import SlackOut
@@ -93,6 +95,7 @@ class JobDesk:
             requester=Requester(req.user_id, req.channel_id, ts, req.response_url),
             args={**req.args, "command": req.command, "target_name": req.target_name},
             idempotent=req.idempotent,
+            cancellable_running=cancellable_while_running(req.verb),
             timeout_seconds=req.timeout_seconds,
             lock_key=req.lock_key,
         )
@@ -112,6 +115,7 @@ class JobDesk:
             target=req.target,
             requester=Requester(req.user_id, req.channel_id),
             args={"command": req.command, "target_name": req.target_name},
+            cancellable_running=cancellable_while_running(req.verb),
         )
         message = render.job_message(placeholder, position=0)
         try:
@@ -129,7 +133,7 @@ class JobDesk:
     async def _follow(self, job: Job) -> None:
         """Edit the message on every change of state at once; progress at most once a second,
         the latest always shown in the end (a pending progress edit is flushed, not dropped)."""
-        shown: tuple[str, object] | None = None
+        shown: tuple[str, object, str | None] | None = None
         last_sent = 0.0
         pending: asyncio.Task[None] | None = None
 
@@ -142,7 +146,9 @@ class JobDesk:
         try:
             async with contextlib.aclosing(self.queue.watch(job.id)) as changes:
                 async for latest in changes:
-                    state = (str(latest.status), latest.progress.get("waiting_for"))
+                    # A change of state, or a cancel request (which may take the Cancel
+                    # button away or say it came too late), is shown at once.
+                    state = (str(latest.status), latest.progress.get("waiting_for"), latest.cancel_requested_by)
                     if pending is not None:
                         pending.cancel()
                         pending = None
@@ -177,9 +183,7 @@ class JobDesk:
                 host=job.host,
                 target=f"{'image' if job.verb == 'pull' else 'container'} {job.args.get('target_name', job.target)}",
                 decision="allow",
-                rule=f"job finished (cancelled by {job.cancel_requested_by})"
-                if job.cancel_requested_by
-                else "job finished",
+                rule=_finish_rule(job),
                 outcome=f"job {job.status}",
                 duration_ms=round(took * 1000),
                 job_id=job.id,
@@ -225,3 +229,12 @@ class JobDesk:
         for task in list(self._followers):
             task.cancel()
         await asyncio.gather(*self._followers, return_exceptions=True)
+
+
+def _finish_rule(job: Job) -> str:
+    """The audit's note on how a job ended; a cancel that came too late is no cancel."""
+    if job.cancel_requested_by is None:
+        return "job finished"
+    if job.status is JobStatus.CANCELLED:
+        return f"job finished (cancelled by {job.cancel_requested_by})"
+    return f"job finished (cancel by {job.cancel_requested_by} came too late)"

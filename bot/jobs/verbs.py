@@ -1,7 +1,8 @@
 """What a worker does for each job verb: the Docker side of start, stop, restart and pull.
 
 Handlers are plain async functions of a JobContext; what they return is the job's
-result line, what they raise (docker's own wording) its error.  The Slack side
+result line, what they raise (docker's own wording) its error.  Each verb declares whether
+a cancel can stop it once it runs (CANCELLABLE_WHILE_RUNNING).  The Slack side
 (bot/jobdesk.py) shows both, and the progress reported here, in the status message.
 """
 
@@ -9,14 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from bot.cli_output.pull import PullProgress
 from bot.engine.gateway import DockerGateway, StateChange
-from bot.jobs.queue import JobContext
+from bot.errors import DockbellError, NotFound
+from bot.jobs.queue import Cancellable, EffectUnknown, JobContext
 
 Handler = Callable[[JobContext], Awaitable[str]]
+
+# Whether a cancel can still stop a job of each verb once it runs.  A queued job of any
+# verb can be cancelled: it never starts.  start, stop and restart are one engine call
+# each; once sent, the engine carries it out whatever happens to the request, so a cancel
+# then cannot stop it.  A pull is a stream the engine abandons when it is closed: the
+# image is then not updated, which is what "cancelled" means for it.
+CANCELLABLE_WHILE_RUNNING: Mapping[str, bool] = {"start": False, "stop": False, "restart": False, "pull": True}
+PULL_STOPPED = "the transfer was stopped before it completed; the image was not updated"
+
+
+def cancellable_while_running(verb: str) -> bool:
+    """What the job's status message and the answer to a cancel go by (see CANCELLABLE_WHILE_RUNNING)."""
+    return CANCELLABLE_WHILE_RUNNING.get(verb, False)
+
 
 # How often progress reaches Redis (and from there the Slack message): Slack allows about
 # one chat.update per second per message, and people cannot read faster.
@@ -57,6 +73,7 @@ def handlers_for(docker: DockerGateway) -> dict[str, Handler]:
     async def pull(ctx: JobContext) -> str:
         view = PullProgress(reference=ctx.job.args.get("reference") or ctx.job.target)
         last = 0.0
+        before = await _image_id(docker, ctx.job.target)
 
         async def on_event(event: dict[str, Any]) -> None:
             nonlocal last
@@ -65,11 +82,46 @@ def handlers_for(docker: DockerGateway) -> dict[str, Handler]:
                 last = time.monotonic()
                 await ctx.progress(text=view.render(), fraction=round(view.fraction, 3))
 
-        result = await docker.pull(ctx.job.target, on_progress=on_event)
-        await ctx.progress(text=view.render(), fraction=1.0)
+        try:
+            result = await docker.pull(ctx.job.target, on_progress=on_event)
+            await ctx.progress(text=view.render(), fraction=1.0)
+        except asyncio.CancelledError:
+            landed = await _pull_landed(docker, ctx.job.target, view, before)
+            if landed is None:
+                raise  # stopped in time: the image is as it was
+            return landed
         return result.status or view.render().splitlines()[-1]
 
-    return {"start": start, "stop": stop, "restart": restart, "pull": pull}
+    # Kept in step with CANCELLABLE_WHILE_RUNNING (a unit test checks): the worker stops a
+    # running job for a cancel only when its handler is Cancellable.
+    return {"start": start, "stop": stop, "restart": restart, "pull": Cancellable(pull, effect=PULL_STOPPED)}
+
+
+async def _image_id(docker: DockerGateway, ref: str) -> str | None:
+    """The local image ``ref`` names now, or None if there is none."""
+    try:
+        return str((await docker.inspect_image(ref))["Id"])
+    except NotFound:
+        return None
+
+
+async def _pull_landed(docker: DockerGateway, ref: str, view: PullProgress, before: str | None) -> str | None:
+    """After a cancel cut a pull short: its result if the engine had finished it anyway, None if not.
+
+    The engine's final ``Status:`` line says it had.  Without it the engine may still have
+    written the image just before the stream closed, so the local image is compared with
+    the one before the pull.  A pull that cannot be checked is neither "cancelled" nor
+    "succeeded": EffectUnknown.
+    """
+    if view.done:
+        return str(view.status)  # the cancel came after the engine's last word: the pull is complete
+    try:
+        after = await _image_id(docker, ref)
+    except DockbellError as err:
+        raise EffectUnknown(f"the pull was cut short, and whether the image was updated is unknown: {err}") from None
+    if after is not None and after != before:
+        return f"{ref}: pulled; the engine had finished before the cancel reached it"
+    return None
 
 
 async def engine_info(docker: DockerGateway) -> dict[str, Any]:

@@ -222,6 +222,33 @@ _STATE_ICON = {
 }
 
 
+def cancel_offered(job: Any) -> bool:
+    """Whether the status message shows Cancel: only while a click can still take effect.
+
+    Queued: always (it never starts).  Running: only for a verb a cancel can stop (a pull),
+    and not once someone asked.  A restart loses its button as it starts: it cannot be
+    taken back once sent to the engine.
+    """
+    return bool(job.cancel_would_stop) and not job.cancelling
+
+
+def _cancel_note(job: Any, command: str) -> str:
+    """What became of a cancel request that did not (or could not yet) stop the job."""
+    if not job.cancel_came_too_late:
+        return ""
+    who = f"Cancel requested by <@{job.cancel_requested_by}>"
+    status = str(job.status)
+    if status == "running":
+        return (
+            f"{who} came too late: `docker {escape(command)}` is already running on the engine, and it cannot be "
+            "taken back. It will finish, and this message will show its outcome."
+        )
+    if job.cancellable_running:  # it finished before its worker could stop it
+        ended = "the engine had already finished" if status == "succeeded" else "the job had already ended"
+        return f"{who} came too late: {ended}."
+    return f"{who} came too late: it was already running on the engine, which cannot be taken back; it ran to its end."
+
+
 def job_message(job: Any, *, position: int) -> Message:
     """The one status message of a job, edited in place as it moves."""
     status = str(job.status)
@@ -233,7 +260,7 @@ def job_message(job: Any, *, position: int) -> Message:
     detail = ""
     if status == "succeeded" and job.result:
         detail = job.result
-    elif status in ("failed", "interrupted", "cancelled") and job.error:
+    elif status in ("failed", "interrupted") and job.error:
         detail = job.error
     elif status == "running" and (job.progress or {}).get("text"):
         detail = str(job.progress["text"])
@@ -243,8 +270,13 @@ def job_message(job: Any, *, position: int) -> Message:
         blocks.append(
             {"type": "section", "block_id": "detail", "text": {"type": "mrkdwn", "text": _clip(code_block(shown))}}
         )
+    if status == "cancelled" and job.error:  # what the cancel left, in words (e.g. "it never started")
+        blocks.append(_note(_clip(escape(job.error[:1].upper() + job.error[1:]) + ".")))
+    note = _cancel_note(job, command)
+    if note:
+        blocks.append(_note(_clip(note)))
     blocks.append(_note(f"job `{job.id}` · requested by <@{job.requester.user_id}>"))
-    if status in ("queued", "running"):
+    if cancel_offered(job):
         blocks.append(
             {
                 "type": "actions",

@@ -13,7 +13,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from bot.errors import DockerError
-from bot.jobs.queue import Job, JobContext, Requester, Worker, job_id_for
+from bot.jobs.queue import Cancellable, Job, JobContext, Requester, Worker, job_id_for
 from bot.jobs.queue.signing import Signer
 from bot.jobs.queue.worker import Handler
 
@@ -78,7 +78,8 @@ def recording_handlers(redis: aioredis.Redis, worker_id: str) -> dict[str, Handl
         await record_start(ctx, redis, worker_id)
         return "ok"
 
-    return {"slow": slow, "noop": noop}
+    # "slow" stands for a pull: a job a cancel can stop while it runs.
+    return {"slow": Cancellable(slow, effect="stopped before it finished"), "noop": noop}
 
 
 async def _noop(ctx: JobContext) -> str:

@@ -9,7 +9,7 @@ import logging
 import pytest
 import redis.asyncio as aioredis
 
-from bot.jobs.queue import Job, JobContext, JobQueue, JobStatus, all_hosts, host_is_live, live_workers
+from bot.jobs.queue import Cancellable, Job, JobContext, JobQueue, JobStatus, all_hosts, host_is_live, live_workers
 from bot.jobs.queue import keys as k
 from bot.jobs.queue.worker import Handler
 from tests.queue.helpers import RUNS, TEST_SIGNER, make_job, recording_handlers, wait_until, worker
@@ -89,9 +89,9 @@ async def test_cancel_running_job(redis: aioredis.Redis, host: str) -> None:
             raise
         return "pulled"
 
-    job = make_job(host, "pull", target="busybox", idempotent=True)
+    job = make_job(host, "pull", target="busybox", idempotent=True, cancellable_running=True)
     await queue.enqueue(job)
-    async with worker(redis, host, {"pull": pull}):
+    async with worker(redis, host, {"pull": Cancellable(pull, effect="the image was not updated")}):
         await wait_until(lambda: _status_is(queue, job.id, JobStatus.RUNNING), what="running")
         flagged = await queue.cancel(job.id, "U_BOB")
         assert flagged.status is JobStatus.RUNNING and flagged.cancel_requested_by == "U_BOB"
@@ -99,7 +99,11 @@ async def test_cancel_running_job(redis: aioredis.Redis, host: str) -> None:
         asked = loop.time()
         done = await queue.wait(job.id, timeout=5)
         assert loop.time() - asked < 1.0  # within a heartbeat or so
-    assert (done.status, done.error) == (JobStatus.CANCELLED, "cancelled by U_BOB")
+    assert (done.status, done.error, done.cancel_requested_by) == (
+        JobStatus.CANCELLED,
+        "the image was not updated",
+        "U_BOB",
+    )
     assert cleaned_up.is_set() and saw_flag == [True]
 
 

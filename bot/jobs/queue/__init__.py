@@ -2,16 +2,19 @@
 
 Slack side: ``JobQueue`` (enqueue, get, list, cancel, position, watch), ``host_is_live``,
 ``live_workers``, ``all_hosts``.  Docker side: ``Worker`` with handlers taking a
-``JobContext``, and ``run_worker_until_signal``.  Key layout: ``bot.jobs.queue.keys``.
+``JobContext`` (wrapped in ``Cancellable`` when a cancel can stop them mid-run), and
+``run_worker_until_signal``.  Key layout: ``bot.jobs.queue.keys``.
 """
 
 from bot.jobs.queue.client import JobQueue, all_hosts, host_is_live, live_workers
 from bot.jobs.queue.context import JobContext
-from bot.jobs.queue.errors import JobNotFound, QueueUnavailable
+from bot.jobs.queue.errors import EffectUnknown, JobNotFound, QueueUnavailable
 from bot.jobs.queue.model import Job, JobStatus, Requester, WorkerInfo, job_id_for
-from bot.jobs.queue.worker import Handler, Worker, run_worker_until_signal
+from bot.jobs.queue.worker import Cancellable, Handler, Worker, run_worker_until_signal
 
 __all__ = [
+    "Cancellable",
+    "EffectUnknown",
     "Handler",
     "Job",
     "JobContext",

@@ -110,9 +110,13 @@ class JobQueue:
         return [Job.from_fields(raw) for raw in rows if raw]
 
     async def cancel(self, job_id: str, by_user: str) -> Job:
-        """Queued: cancelled now, never runs.  Running: flagged; the worker cancels it within a heartbeat.
+        """Queued: cancelled now, never runs.  Running: the request is recorded (``cancel_requested_by``).
 
-        A finished job is returned unchanged; its status says so.
+        A running job whose verb a cancel can stop (``cancellable_running``, a pull) is
+        stopped by its worker within a heartbeat and ends ``cancelled``, unless it finished
+        first.  Any other running job runs to its end: the request came too late.  A
+        finished job is returned unchanged; its status says so.  The job returned is the
+        state right after the request: what to tell the person who asked follows from it.
         """
         if not keys.valid_name(job_id):
             raise JobNotFound(job_id)

@@ -15,3 +15,11 @@ class JobNotFound(UserError):
     def __init__(self, job_id: str) -> None:
         super().__init__(f"No such job: {job_id}")
         self.job_id = job_id
+
+
+class EffectUnknown(UserError):
+    """Raised by a handler a cancel cut short when it cannot tell whether its work happened.
+
+    The job then ends ``interrupted`` with this message: "cancelled" would claim nothing
+    was done, "succeeded" that it was.
+    """

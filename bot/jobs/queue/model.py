@@ -24,6 +24,12 @@ class JobStatus(StrEnum):
                   CANCELLED                             └──worker died or handed back, idempotent──▶ QUEUED
 
     SUCCEEDED, FAILED, CANCELLED and INTERRUPTED are final: a finished job never runs again.
+
+    A cancel takes effect on a queued job of any verb (it never starts), and on a running one
+    only when its verb can be stopped mid-run (a pull: bot/jobs/verbs.py).  For any other
+    running job (start, stop, restart: one engine call, which cannot be taken back) a cancel
+    only records who asked: the job runs to its end and its message says that the cancel
+    came too late.  So CANCELLED always means that the job did not do its work.
     """
 
     QUEUED = "queued"
@@ -60,6 +66,10 @@ class Job:
     args: dict[str, Any] = field(default_factory=dict)  # JSON only: nothing from chat is ever unpickled
     approval_ref: str | None = None
     idempotent: bool = False  # safe to run again after the worker running it died
+    # A cancel can still stop it once running (declared per verb in bot/jobs/verbs.py).  The
+    # worker decides by its own handler table, not by this field; this one is for the
+    # status message (whether to offer Cancel) and the answer to a cancel request.
+    cancellable_running: bool = False
     timeout_seconds: float = 300.0  # never unlimited
     lock_key: str | None = None  # e.g. "container:<id>": jobs sharing it run one at a time, in enqueue order
     status: JobStatus = JobStatus.QUEUED
@@ -80,6 +90,27 @@ class Job:
     @property
     def finished(self) -> bool:
         return self.status.finished
+
+    @property
+    def cancel_would_stop(self) -> bool:
+        """Whether a cancel asked now can still take effect: queued, or running and stoppable."""
+        if self.status is JobStatus.QUEUED:
+            return True
+        return self.status is JobStatus.RUNNING and self.cancellable_running
+
+    @property
+    def cancelling(self) -> bool:
+        """Someone asked, and its worker is stopping it (within a heartbeat)."""
+        return self.status is JobStatus.RUNNING and self.cancellable_running and self.cancel_requested_by is not None
+
+    @property
+    def cancel_came_too_late(self) -> bool:
+        """Someone asked to cancel, and the job went on (or goes on) to do its work regardless."""
+        if self.cancel_requested_by is None:
+            return False
+        if self.status is JobStatus.RUNNING:
+            return not self.cancellable_running
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
     def to_fields(self) -> dict[str, str]:
         out: dict[str, str] = {}

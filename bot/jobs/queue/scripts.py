@@ -256,17 +256,20 @@ redis.pcall('XCLAIM', '${STREAM}' .. jget(key, 'host'), GROUP, me, 0, jget(key, 
 return 'requeued'
 """
 
-# KEYS: job.  ARGV: user, now.
+# KEYS: job.  ARGV: user, now, what a cancel before the start leaves, the same after a requeue.
 _CANCEL = r"""
 local key = KEYS[1]
 if redis.call('EXISTS', key) == 0 then return '' end
 local status = jget(key, 'status')
 if status == 'queued' then
   redis.call('HSET', key, 'cancel_requested_by', cjson.encode(ARGV[1]))
-  return finish(key, 'cancelled', ARGV[2], '', 'cancelled by ' .. ARGV[1])
+  local said = ARGV[3]
+  if tonumber(redis.call('HGET', key, 'attempts') or '0') > 0 then said = ARGV[4] end
+  return finish(key, 'cancelled', ARGV[2], '', said)
 end
 if status == 'running' and not jget(key, 'cancel_requested_by') then
-  -- The worker sees the flag at its next heartbeat and cancels the handler.
+  -- Recorded, and published for the status message.  The worker sees it at its next
+  -- heartbeat and stops the handler if a cancel can stop it; otherwise the job runs on.
   redis.call('HSET', key, 'cancel_requested_by', cjson.encode(ARGV[1]))
   return publish(key)
 end
@@ -345,6 +348,8 @@ def _lua(body: str) -> str:
 
 
 DIED = "the worker running it died; its effect is unknown, check with `docker ps`"
+NEVER_STARTED = "it never started: nothing was done"
+NOT_RERUN = "it was cancelled before it ran again; the effect of its earlier, interrupted run is unknown"
 STOPPED = "the worker running it was stopped before it finished; its effect is unknown, check with `docker ps`"
 
 
@@ -457,7 +462,8 @@ class Scripts:
         return text(await self._handback(keys=[keys.job(job_id)], args=args))
 
     async def cancel(self, job_id: str, *, user: str, now: float) -> dict[str, str]:
-        return snapshot(await self._cancel(keys=[keys.job(job_id)], args=[user, num(now)]))
+        args = [user, num(now), NEVER_STARTED, NOT_RERUN]
+        return snapshot(await self._cancel(keys=[keys.job(job_id)], args=args))
 
     async def heartbeat(
         self,

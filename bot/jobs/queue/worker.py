@@ -28,6 +28,7 @@ import signal
 import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -36,7 +37,7 @@ from redis.exceptions import RedisError, ResponseError
 from bot.errors import UserError
 from bot.jobs.queue import keys
 from bot.jobs.queue.context import JobContext, Outcome, Run
-from bot.jobs.queue.errors import QueueUnavailable
+from bot.jobs.queue.errors import EffectUnknown, QueueUnavailable
 from bot.jobs.queue.model import Job, text
 from bot.jobs.queue.redisio import REDIS_DOWN, is_nogroup, reaching
 from bot.jobs.queue.scripts import Scripts, Step
@@ -45,6 +46,25 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Handler = Callable[[JobContext], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Cancellable:
+    """A handler that a user's cancel may stop while it runs (its task is cancelled).
+
+    Only for work that a cancel really abandons: a pull, whose stream the engine stops
+    serving when it is closed, leaving the image as it was.  Any other handler, once
+    started, runs to its end whatever the requests: a Docker call such as restart cannot
+    be taken back once sent, and a job marked cancelled while the engine carries it out
+    would be a lie.  ``effect`` is what a stop leaves, as the job's error says it.
+    """
+
+    handler: Handler
+    effect: str
+
+    async def __call__(self, ctx: JobContext) -> str:
+        return await self.handler(ctx)
+
 
 HANDBACK_IDLE_MS = 10 * 365 * 86400 * 1000  # "idle for years": past any worker's claim_idle
 HANDBACK_WRITE_TIME = 5.0  # past it, a stopping worker leaves its jobs to be recovered as a dead one's
@@ -416,6 +436,8 @@ class Worker:
         err = task.exception()
         if err is None:
             return Outcome("succeeded", result=str(task.result()))
+        if run.stop_reason == "user" and isinstance(err, EffectUnknown):  # stopped, but unsure of what it did
+            return Outcome("interrupted", error=str(err))
         if run.stop_reason:  # it raised while unwinding from our cancel: the cancel is the story
             return self._cut_short(run, job)
         if isinstance(err, UserError):
@@ -428,7 +450,9 @@ class Worker:
         if run.stop_reason == "timeout":
             return Outcome("failed", error=f"timed out after {job.timeout_seconds:g} s")
         if run.stop_reason == "user":
-            return Outcome("cancelled", error=f"cancelled by {run.cancelled_by}")
+            log.info("job %s (%s %s) stopped: cancelled by %s", job.id, job.verb, job.target, run.cancelled_by)
+            stoppable = self._stoppable(job)
+            return Outcome("cancelled", error=stoppable.effect if stoppable else "it was stopped before it finished")
         if run.stop_reason == "stop":
             return Outcome("handback")
         if run.stop_reason == "lost":
@@ -535,9 +559,20 @@ class Worker:
                         run.job_id,
                     )
                 run.interrupt("lost")
-            elif state.startswith("cancel:") and not run.stop_reason:
+            elif state.startswith("cancel:") and not run.stop_reason and run.job and self._stoppable(run.job):
+                # A job whose handler cannot be stopped runs on: the request is only recorded,
+                # and the status message says it came too late.
                 run.cancelled_by = state.removeprefix("cancel:")
                 run.interrupt("user")
+
+    def _stoppable(self, job: Job) -> Cancellable | None:
+        """The job's handler if a user's cancel may stop it while it runs, else None.
+
+        Decided by this worker's own handler table, never by the job's stored fields: what
+        Redis says cannot make a restart cancellable.
+        """
+        handler = self.handlers.get(job.verb)
+        return handler if isinstance(handler, Cancellable) else None
 
     # ---- stopping --------------------------------------------------------------------------
 
