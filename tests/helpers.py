@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import subprocess
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from bot.slack.render import NO_OUTPUT
 from tests.fakeslack import FakeSlack, SlackSender
 
 ACK_DEADLINE = 3.0
+
+T = TypeVar("T")
 
 
 async def run_command(
@@ -86,3 +91,14 @@ def button(message: dict[str, Any], action_id: str) -> dict[str, Any] | None:
             if isinstance(el, dict) and el.get("action_id") == action_id:
                 return el
     return None
+
+
+async def eventually(check: Callable[[], Awaitable[T | None]], *, what: str, timeout: float = 10.0) -> T:
+    """Poll ``check`` until it returns something truthy, and return that: for a state in Redis or
+    Docker that no Slack call announces (a fixed sleep would be too short on a busy machine)."""
+    deadline = time.monotonic() + timeout
+    while not (found := await check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.05)
+    return found

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import docker
 import pytest
+import redis.asyncio as aioredis
 
+from bot.jobs.queue import Job, JobQueue
+from bot.ops.audit import AuditLog
 from bot.slack.render import CANCEL_ACTION
 from tests.fakeslack import Call, FakeSlack, SlackSender
-from tests.helpers import all_text, output_text, run_command
-from tests.rig import Containers, LocalRegistry
+from tests.helpers import all_text, eventually, output_text, run_command
+from tests.rig import Containers, LocalRegistry, RedisServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -41,6 +44,12 @@ async def _submit(slack: SlackSender, fake: FakeSlack, text: str, user: str = "U
     )
     assert posted.response and posted.response.get("ok"), posted.response
     return str(posted.response["ts"]), posted
+
+
+async def _recent_jobs(redis_url: str) -> list[Job]:
+    """The default host's recent jobs in Redis, newest first: serve's command entries and the worker's jobs."""
+    async with aioredis.Redis.from_url(redis_url) as redis:
+        return await JobQueue(redis).list("local", limit=100)
 
 
 async def test_restart_runs_as_a_job_with_one_status_message(
@@ -75,17 +84,25 @@ async def test_stop_start_and_docker_wording(
 
 
 async def test_a_retried_request_makes_no_second_job(
-    slack: SlackSender, fake_slack: FakeSlack, containers: Containers, redis_server: Any
+    slack: SlackSender, fake_slack: FakeSlack, containers: Containers, redis_server: RedisServer
 ) -> None:
     name = containers.run("job-idem", ["sleep", "3600"])
     since = len(fake_slack.calls)
     first = await slack.command(f"restart -t 1 {name}")
-    await fake_slack.wait_for_call("chat.postMessage", lambda c: name in _text(c), since=since)
+    posted = await fake_slack.wait_for_call("chat.postMessage", lambda c: name in _text(c), since=since)
     again = await slack.command(f"restart -t 1 {name}", response_url=first.response_url)
     assert again.status == 200
-    await asyncio.sleep(1.0)
+    # Serve handles the retry after acking it, so its absence needs an event that comes later: a
+    # new command on the same container, sent after that ack and run to its end (its job waits
+    # for the container's lock behind every earlier job on it, a second one included).
+    later_ts, _ = await _submit(slack, fake_slack, f"restart -t 0 {name}")
+    await _final_status(fake_slack, later_ts)
+    jobs = await _recent_jobs(redis_server.url)
+    retried = [job.verb for job in jobs if job.requester.response_url == first.response_url]
+    # One entry from serve and one job from the worker for that request: the retry found both.
+    assert sorted(retried) == ["command", "restart"], retried
     posts = [c for c in fake_slack.calls[since:] if c.method == "chat.postMessage" and name in _text(c)]
-    assert len(posts) == 1
+    assert [str(c.response["ts"]) for c in posts] == [str(posted.response["ts"]), later_ts]
 
 
 async def test_jobs_on_one_container_run_one_after_the_other_and_cancel(
@@ -154,14 +171,23 @@ async def test_pull_shows_progress_and_docker_s_result(
 
 
 async def test_jobs_are_audited_with_their_id_and_outcome(
-    slack: SlackSender, fake_slack: FakeSlack, containers: Containers
+    slack: SlackSender, fake_slack: FakeSlack, containers: Containers, redis_server: RedisServer
 ) -> None:
     name = containers.run("job-audit", ["sleep", "3600"])
+    started = time.time()
     ts, _ = await _submit(slack, fake_slack, f"restart -t 0 {name}")
     await _final_status(fake_slack, ts)
-    await asyncio.sleep(0.3)
+    job = next(j for j in await _recent_jobs(redis_server.url) if j.requester.thread_ts == ts)
+
+    async def outcome_audited() -> bool:
+        # Written just after the final edit of the status message: wait for it by the job's id.
+        async with aioredis.Redis.from_url(redis_server.url) as redis:
+            records = await AuditLog(redis, max_entries=1, max_age_seconds=1).query(since=started - 1)
+        return any(r.job_id == job.id and r.outcome == "job succeeded" for r in records)
+
+    await eventually(outcome_audited, what=f"the audit record of {job.id}'s outcome")
     reply = await run_command(slack, fake_slack, f"audit {name}", user_id="U_ALICE")
     table = output_text(reply)
     assert "job succeeded" in table and f"restart -t 0 {name}" in table
     job_ids = {line.split()[-1] for line in table.splitlines()[1:] if name in line}
-    assert len(job_ids) == 1 and next(iter(job_ids)).startswith("j-")
+    assert job_ids == {job.id}

@@ -31,11 +31,24 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
     ],
     ids=["forged", "unsigned", "stale"],
 )
-async def test_bad_requests_are_rejected(slack: SlackSender, fake_slack: FakeSlack, kwargs: dict[str, object]) -> None:
+async def test_bad_requests_are_rejected(
+    slack: SlackSender, fake_slack: FakeSlack, bot: Stack, kwargs: dict[str, object]
+) -> None:
+    received = _received_commands(bot)
     ack = await slack.command("ps", **kwargs)  # type: ignore[arg-type]
     assert ack.status == 401
-    await asyncio.sleep(0.3)
+    # Serve's listener counts each command right after acking it: one more, for a good command
+    # sent after the bad one and answered, means the bad one reached no listener, so nothing was
+    # queued that could still answer its response_url.
+    await run_command(slack, fake_slack, "whoami")
+    assert _received_commands(bot) == received + 1
     assert not [p for p in fake_slack.response_posts if p.url == ack.response_url]
+
+
+def _received_commands(stack: Stack) -> float:
+    """Slash commands serve's listener took (counted right after the ack, before anything else)."""
+    count = stack.front.metrics.registry.get_sample_value("dockbell_received_total", {"kind": "command"})
+    return count or 0.0
 
 
 async def test_healthz_and_metrics(slack: SlackSender, fake_slack: FakeSlack, bot: Stack) -> None:

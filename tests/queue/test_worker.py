@@ -25,7 +25,12 @@ async def test_jobs_go_only_to_their_hosts_workers(redis: aioredis.Redis, host: 
             await queue.enqueue(job)
         await queue.enqueue(for_a)
         assert (await queue.wait(for_a.id, timeout=5)).status is JobStatus.SUCCEEDED
-        await asyncio.sleep(0.3)  # several polls: A's worker must still leave B's jobs alone
+        # Each later job of A's is another read of A's worker with B's jobs waiting: after two
+        # more, done, B's must still be untouched (a fixed sleep gave "some polls, probably").
+        for _ in range(2):
+            later = make_job(host)
+            await queue.enqueue(later)
+            assert (await queue.wait(later.id, timeout=5)).status is JobStatus.SUCCEEDED
         assert [await queue.position(job) for job in for_b] == [1, 2, 3]
     async with worker(redis, other, recording_handlers(redis, "worker-b")):
         for job in for_b:

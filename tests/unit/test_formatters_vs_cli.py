@@ -74,7 +74,7 @@ def api() -> Iterator[Any]:
             verb, *rest = args
             cli_out(verb, "--name", name, "--label", LABEL, *rest)
             created.append(name)
-        time.sleep(1.5)  # let the short-lived one exit
+        assert cli_out("wait", "dockbell-fmt-b").strip() == "3"  # the short-lived one has exited
         yield client
     finally:
         for name in created:
