@@ -34,6 +34,7 @@ import argparse
 import asyncio
 import contextlib
 import glob
+import json
 import os
 import secrets
 import selectors
@@ -44,12 +45,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
 from urllib.parse import urlencode
 
 import aiohttp
+import redis.asyncio as aioredis
 
+from bot.jobs.queue import keys
+from bot.jobs.queue.model import job_id_for
 from tests.fakeslack.signing import signed_headers
 from tests.rig import Containers, RedisServer, docker_client, ensure_test_image, free_port
 
@@ -80,6 +85,8 @@ class Sample:
     ack: float  # seconds, request sent -> HTTP answer
     answer: float | None  # seconds, request sent -> the fake received the response_url POST
     text: str = ""
+    url: str = ""
+    sent_at: float = 0.0  # time.time()
 
 
 class Slack:
@@ -149,7 +156,7 @@ async def drive(slack: Slack, bot_url: str, n: int, concurrency: int, wait_answe
             if not wait_answer:
                 return Sample(acked, None)
             answered, text = await slack.answer(url, sent_at)
-            return Sample(acked, answered, text)
+            return Sample(acked, answered, text, url, sent_at)
 
     return list(await asyncio.gather(*(one(u) for u in urls)))
 
@@ -316,6 +323,69 @@ async def find_worker(serve_pid: int, timeout: float = READY_TIMEOUT) -> int:
     raise RuntimeError(f"serve (pid {serve_pid}) started no worker child in {timeout:.0f} s")
 
 
+async def stages(redis_url: str, samples: list[Sample]) -> dict[str, list[float]]:
+    """Where each answer's time went, from the job hashes (stamped with time.time() by serve and the worker).
+
+    sent -> enqueued: serve (ack path, liveness check, enqueue); enqueued -> started: the
+    queue (the worker's read and claim); started -> answered: gate, handler, rendering and
+    the response_url POST; answered -> finished: the worker's bookkeeping after the answer.
+    """
+    out: dict[str, list[float]] = {"sent -> enqueued": [], "enqueued -> started": [], "started -> answered": []}
+    out["answered -> finished"] = []
+    redis = aioredis.from_url(redis_url)
+    try:
+        for s in samples:
+            if s.answer is None:
+                continue
+            raw = await redis.hmget(
+                keys.job(job_id_for("local", "command", s.url, "")), ["created_at", "started_at", "finished_at"]
+            )
+            stamps = [float(json.loads(v)) for v in raw if v is not None]
+            if len(stamps) != 3:
+                continue
+            created, started, finished = stamps
+            answered = s.sent_at + s.answer
+            out["sent -> enqueued"].append(created - s.sent_at)
+            out["enqueued -> started"].append(started - created)
+            out["started -> answered"].append(answered - started)
+            out["answered -> finished"].append(finished - answered)
+    finally:
+        await redis.aclose()
+    return out
+
+
+@contextlib.contextmanager
+def profiling(directory: str | None, targets: dict[str, int]) -> Iterator[None]:
+    """py-spy on each target while the block runs (speedscope files in ``directory``)."""
+    if directory is None:
+        yield
+        return
+    spy = shutil.which("py-spy")
+    if spy is None:
+        raise RuntimeError("--profile needs py-spy (pip install py-spy)")
+    os.makedirs(directory, exist_ok=True)
+    spies = [
+        subprocess.Popen(
+            [spy, "record", "-g", "-p", str(pid), "-r", "250", "-f", "speedscope", "-o", f"{directory}/{name}.json"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, pid in targets.items()
+    ]
+    try:
+        time.sleep(1.0)  # py-spy attaches
+        yield
+    finally:
+        for p in spies:
+            p.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        for p in spies:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
 # ---- the run -----------------------------------------------------------------------------------
 
 
@@ -332,6 +402,9 @@ class Results:
     cli: list[float]
     mem: dict[str, dict[str, int]]
     cpu: dict[str, float]  # seconds over the measured dockbell requests
+    floor_cpu: float  # the floor's seconds over its measured requests
+    stages: dict[str, list[float]]
+    serial_stages: dict[str, list[float]]
     load_before: str
     load_after: str
 
@@ -404,14 +477,18 @@ async def run(args: argparse.Namespace, workdir: str) -> Results:
         floor: list[Sample] = []
         bot: list[Sample] = []
         bot_cpu = dict.fromkeys(pids, 0.0)
+        floor_cpu = 0.0
         print(f"measuring: {args.n} requests each, concurrency {args.c}, {args.rounds} rounds ...", file=sys.stderr)
-        for chunk in split_evenly(args.n, args.rounds):
-            floor += await drive(slack, floor_url, chunk, args.c, False)
-            before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-            bot += await drive(slack, bot_url, chunk, args.c, True)
-            for name, pid in pids.items():
-                bot_cpu[name] += cpu_seconds(pid) - before[name]
-            await slack.reset()
+        with profiling(args.profile, {"serve": serve.pid, "worker": worker_pid, "floor": floor_proc.pid}):
+            for chunk in split_evenly(args.n, args.rounds):
+                before_floor = cpu_seconds(floor_proc.pid)
+                floor += await drive(slack, floor_url, chunk, args.c, False)
+                floor_cpu += cpu_seconds(floor_proc.pid) - before_floor
+                before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                bot += await drive(slack, bot_url, chunk, args.c, True)
+                for name, pid in pids.items():
+                    bot_cpu[name] += cpu_seconds(pid) - before[name]
+                await slack.reset()
         serial: list[Sample] = []
         cli: list[float] = []
         print(f"measuring: {args.serial} requests at concurrency 1, beside `docker ps` ...", file=sys.stderr)
@@ -433,6 +510,9 @@ async def run(args: argparse.Namespace, workdir: str) -> Results:
             cli,
             mem,
             bot_cpu,
+            floor_cpu,
+            await stages(redis.url, bot),
+            await stages(redis.url, serial),
             load_before,
             load_after,
         )
@@ -484,6 +564,12 @@ def report(r: Results) -> list[str]:
         out.append(f"RSS {name:<7} {m['VmRSS'] / 1024:6.1f} MiB (peak {m['VmHWM'] / 1024:6.1f} MiB)")
     per = ", ".join(f"{name} {sec / len(r.bot) * 1000:.2f}" for name, sec in r.cpu.items())
     out.append(f"CPU ms per dockbell request (c={r.c} rounds): {per}")
+    out.append(f"CPU ms per floor request: {r.floor_cpu / len(r.floor) * 1000:.2f}")
+    for label, parts in ((f"c={r.c}", r.stages), ("c=1", r.serial_stages)):
+        out.append(f"answer path, p50 / p99 in ms ({label}):")
+        for stage, values in parts.items():
+            if values:
+                out.append(f"  {stage:<22} {statistics.median(values) * 1000:7.1f} / {pct(values, 99) * 1000:7.1f}")
     out.append(f"load average before {r.load_before}, after {r.load_after}; {os.cpu_count()} CPUs")
     bad = [s.text for s in r.bot + r.serial if PS_HEADER not in s.text]
     if bad:
@@ -500,6 +586,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serial", type=int, default=50, help="requests at concurrency 1 (default 50)")
     parser.add_argument("--cli-runs", type=int, default=20, help="`docker ps` processes to time (default 20)")
     parser.add_argument("--rounds", type=int, default=4, help="alternations of floor/dockbell (default 4)")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy serve, worker and floor in the c=C rounds")
     parser.add_argument("--deadline", type=float, default=900.0, help="give up after this many seconds")
     args = parser.parse_args(argv)
     if shutil.which("docker") is None:
