@@ -26,11 +26,13 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from bot.jobs.queue import Job, JobContext, JobQueue, Requester, Worker, keys, live_workers, run_worker_until_signal
+from bot.core.types import ReplyTo, Requester
+from bot.jobs.queue import Job, JobContext, JobQueue, Worker, keys, live_workers, run_worker_until_signal
 from tests.queue.helpers import TEST_SIGNER
 from tests.rig import RedisServer
 
 REQUESTER = Requester(user_id="U_BENCH", channel_id="C_BENCH")
+REPLY_TO = ReplyTo(channel_id="C_BENCH")
 
 
 async def noop(ctx: JobContext) -> str:
@@ -84,7 +86,9 @@ async def stored(redis: aioredis.Redis, ids: list[str]) -> list[Job]:
 
 
 def new_job(host: str) -> Job:
-    return Job(id=f"b-{uuid.uuid4().hex[:16]}", host=host, verb="noop", requester=REQUESTER, idempotent=True)
+    return Job(
+        id=f"b-{uuid.uuid4().hex[:16]}", host=host, verb="noop", requester=REQUESTER, reply_to=REPLY_TO, idempotent=True
+    )
 
 
 async def throughput(redis: aioredis.Redis, url: str, n_workers: int, n: int, concurrency: int) -> tuple[float, int]:
@@ -152,6 +156,7 @@ async def restarts(url: str, n_workers: int, n: int, containers: list[str]) -> t
                 host=host,
                 verb="restart",
                 requester=REQUESTER,
+                reply_to=REPLY_TO,
                 target=containers[i % len(containers)],
                 args={"time": 0},
                 timeout_seconds=60,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from bot.cli_output.pull import pull_reference
 from bot.core.cliparse import Flag, Kind
 from bot.core.registry import command
-from bot.core.types import Invocation, Output
+from bot.core.types import Invocation, Output, ReplyTo
 from bot.errors import NotAvailableYet, ParseError
 from bot.jobs.context import HandlerContext
-from bot.jobs.desk import JobRequest
+from bot.jobs.queue import Job, job_id_for
 from bot.jobs.verbs import PULL_TIMEOUT, START_TIMEOUT, stop_timeout
 from bot.policy import Target
 
@@ -37,17 +37,16 @@ async def _queue(
         container = target.kind == "container"
         ref = target.id or target.name
         command = inv.text if len(targets) == 1 else f"{verb} {target.name}"
+        host = ctx.access.host
         job, created = await ctx.jobs.submit(
-            JobRequest(
-                host=ctx.access.host,
+            Job(
+                id=job_id_for(host, verb, ref, ctx.response_url),
+                host=host,
                 verb=verb,
                 target=ref,
-                target_name=target.name,
-                command=command,
-                user_id=ctx.requester.user_id,
-                channel_id=ctx.requester.channel_id,
-                response_url=ctx.response_url,
-                args=args,
+                requester=ctx.requester,
+                reply_to=ReplyTo(ctx.requester.channel_id, "", ctx.response_url),
+                args={**args, "command": command, "target_name": target.name},
                 idempotent=idempotent,
                 timeout_seconds=timeout,
                 lock_key=f"container:{target.id}" if container and target.id else None,
@@ -55,7 +54,7 @@ async def _queue(
         )
         queued.append((job, created))
         ctx.job_ids.append(job.id)
-    if all(job.requester.thread_ts for job, _ in queued):
+    if all(job.reply_to.thread_ts for job, _ in queued):
         return Output("", silent=True)  # the status messages in the channel say everything
     lines = [
         f"job {job.id}: docker {job.args.get('command')} ({'queued' if created else 'already queued'})"

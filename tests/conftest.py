@@ -18,8 +18,8 @@ from bot.policy import yaml_with_lines
 from bot.settings import Settings
 from tests.fakeslack import FakeSlack, SlackSender
 from tests.markers import pytest_collection_modifyitems  # noqa: F401  (marks unit/integration/e2e)
-from tests.stack import Stack, start_stack
 from tests.rig import Containers, RedisServer, docker_client, ensure_test_image
+from tests.stack import Stack, start_stack
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 

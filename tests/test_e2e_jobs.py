@@ -98,7 +98,7 @@ async def test_a_retried_request_makes_no_second_job(
     later_ts, _ = await _submit(slack, fake_slack, f"restart -t 0 {name}")
     await _final_status(fake_slack, later_ts)
     jobs = await _recent_jobs(redis_server.url)
-    retried = [job.verb for job in jobs if job.requester.response_url == first.response_url]
+    retried = [job.verb for job in jobs if job.reply_to.response_url == first.response_url]
     # One entry from serve and one job from the worker for that request: the retry found both.
     assert sorted(retried) == ["command", "restart"], retried
     posts = [c for c in fake_slack.calls[since:] if c.method == "chat.postMessage" and name in _text(c)]
@@ -177,7 +177,7 @@ async def test_jobs_are_audited_with_their_id_and_outcome(
     started = time.time()
     ts, _ = await _submit(slack, fake_slack, f"restart -t 0 {name}")
     await _final_status(fake_slack, ts)
-    job = next(j for j in await _recent_jobs(redis_server.url) if j.requester.thread_ts == ts)
+    job = next(j for j in await _recent_jobs(redis_server.url) if j.reply_to.thread_ts == ts)
 
     async def outcome_audited() -> bool:
         # Written just after the final edit of the status message: wait for it by the job's id.

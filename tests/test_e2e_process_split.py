@@ -20,7 +20,8 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
-from bot.jobs.queue import Job, JobQueue, Requester, job_id_for
+from bot.core.types import ReplyTo, Requester
+from bot.jobs.queue import Job, JobQueue, job_id_for
 from bot.jobs.queue.signing import Signer
 from bot.ops.audit import STREAM as AUDIT_STREAM
 from tests.conftest import BOT_TOKEN, QUEUE_SECRET, SIGNING_SECRET, TEST_CONFIG, wait_for_worker
@@ -224,6 +225,7 @@ async def test_forged_and_expired_entries_are_rejected_and_audited(
             verb="restart",
             target=name,
             requester=Requester("U_ALICE", "C_GENERAL"),
+            reply_to=ReplyTo("C_GENERAL"),
             args={"command": f"restart {name}", "target_name": name, "time": 0},
         )
         await forged.enqueue(job)
@@ -234,7 +236,8 @@ async def test_forged_and_expired_entries_are_rejected_and_audited(
             id=job_id_for("stale", name, str(time.time())),
             host="local",
             verb="command",
-            requester=Requester("U_ALICE", "C_GENERAL", "", "http://127.0.0.1:1/never"),
+            requester=Requester("U_ALICE", "C_GENERAL"),
+            reply_to=ReplyTo("C_GENERAL", "", "http://127.0.0.1:1/never"),
             args={"kind": "command", "text": f"restart {name}"},
             created_at=time.time() - 3600,
         )

@@ -11,12 +11,26 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Requester:
-    """Who typed the command and where; identity is the user ID from the signed request."""
+    """Who asked, and in which channel: identity is the user ID from the signed request.
+
+    The channel matters to the policy (a channel binding holds only there).  Where the
+    answer goes is a ReplyTo, which may differ (a DM, a thread).
+    """
 
     user_id: str
     channel_id: str
     team_id: str = ""
     user_name: str = ""
+
+
+@dataclass(frozen=True)
+class ReplyTo:
+    """Where an answer goes: a channel (and the thread or status message in it), and the
+    request's response_url for private answers."""
+
+    channel_id: str
+    thread_ts: str = ""
+    response_url: str = ""
 
 
 @dataclass

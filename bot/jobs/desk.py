@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import redis.asyncio as aioredis
 
 from bot.errors import ServiceUnavailable, SlackRefused
 from bot.jobs.inbox import COMMAND_VERB
-from bot.jobs.queue import Job, JobQueue, JobStatus, Requester, host_is_live, job_id_for
+from bot.jobs.queue import Job, JobQueue, JobStatus, host_is_live
 from bot.jobs.verbs import cancellable_while_running
 from bot.ops.audit import AuditLog, AuditRecord
 from bot.slack import render
@@ -35,22 +34,6 @@ SHOWN = "dockbell:shown:"
 SHOWN_TTL = 2 * 86400  # past the queue's retention of finished jobs (a day)
 SWEEP_LIMIT = 200
 UPDATE_EVERY = 1.0  # Slack: about one chat.update per second per message
-
-
-@dataclass(frozen=True)
-class JobRequest:
-    host: str
-    verb: str
-    target: str  # what docker acts on: a container ID, an image reference
-    target_name: str  # what people call it
-    command: str  # as typed, normalised
-    user_id: str
-    channel_id: str
-    response_url: str
-    args: dict[str, Any]
-    idempotent: bool
-    timeout_seconds: float
-    lock_key: str | None
 
 
 class JobDesk:
@@ -77,49 +60,31 @@ class JobDesk:
                 f"(start one with `dockbell worker --host {host}`; `/docker hosts` shows them all)."
             )
 
-    async def submit(self, req: JobRequest) -> tuple[Job, bool]:
-        """Queue the job and post its status message; (job, False) when this request was already queued."""
-        await self.require_live(req.host)
-        # Slack gives each invocation its own response_url: the same request (a retry, a
-        # double submission) maps to the same id, a new command to a new one.
-        job_id = job_id_for(req.host, req.verb, req.target, req.response_url)
-        existing = await self.queue.get(job_id)
+    async def submit(self, job: Job) -> tuple[Job, bool]:
+        """Queue ``job`` and post its status message; (the first job, False) when it was queued already.
+
+        The caller derives the id with ``job_id_for`` from the request's response_url: Slack
+        gives each invocation its own, so a retry or a double submission finds the first job.
+        """
+        await self.require_live(job.host)
+        existing = await self.queue.get(job.id)
         if existing is not None:
             return existing, False
-        ts = await self._post_status(req, job_id)
-        job = Job(
-            id=job_id,
-            host=req.host,
-            verb=req.verb,
-            target=req.target,
-            requester=Requester(req.user_id, req.channel_id, ts, req.response_url),
-            args={**req.args, "command": req.command, "target_name": req.target_name},
-            idempotent=req.idempotent,
-            cancellable_running=cancellable_while_running(req.verb),
-            timeout_seconds=req.timeout_seconds,
-            lock_key=req.lock_key,
-        )
+        job = dataclasses.replace(job, cancellable_running=cancellable_while_running(job.verb))
+        ts = await self._post_status(job)
+        job = dataclasses.replace(job, reply_to=dataclasses.replace(job.reply_to, thread_ts=ts))
         stored, created = await self.queue.enqueue(job)
         if not created and ts:
             with contextlib.suppress(SlackRefused):
-                await self.slack.delete_message(req.channel_id, ts)
+                await self.slack.delete_message(job.reply_to.channel_id, ts)
         if created:
             self.follow(stored)
         return stored, created
 
-    async def _post_status(self, req: JobRequest, job_id: str) -> str:
-        placeholder = Job(
-            id=job_id,
-            host=req.host,
-            verb=req.verb,
-            target=req.target,
-            requester=Requester(req.user_id, req.channel_id),
-            args={"command": req.command, "target_name": req.target_name},
-            cancellable_running=cancellable_while_running(req.verb),
-        )
-        message = render.job_message(placeholder, position=0)
+    async def _post_status(self, job: Job) -> str:
+        message = render.job_message(job, position=0)
         try:
-            return await self.slack.post_message(req.channel_id, message)
+            return await self.slack.post_message(job.reply_to.channel_id, message)
         except SlackRefused as err:
             if err.code in ("not_in_channel", "channel_not_found", "is_archived"):
                 return ""  # no live status in the channel: the outcome goes to the requester instead
@@ -194,12 +159,12 @@ class JobDesk:
         """Bring the job's message to ``job``'s state; False when Slack could not be told."""
         position = await self.queue.position(job) if job.status is JobStatus.QUEUED else 0
         message = render.job_message(job, position=position)
-        ts, channel = job.requester.thread_ts, job.requester.channel_id
+        ts, channel = job.reply_to.thread_ts, job.reply_to.channel_id
         try:
             if ts:
                 await self.slack.update_message(channel, ts, message)
-            elif job.finished and job.requester.response_url:
-                await self.slack.respond(job.requester.response_url, {**message, "response_type": "ephemeral"})
+            elif job.finished and job.reply_to.response_url:
+                await self.slack.respond(job.reply_to.response_url, {**message, "response_type": "ephemeral"})
         except Exception as err:
             log.warning("could not update the status of job %s: %s", job.id, err)
             return False

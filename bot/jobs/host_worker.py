@@ -15,12 +15,10 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import redis.asyncio as aioredis
 
-from bot.core.types import Requester
 from bot.engine.gateway import DockerGateway
 from bot.errors import UserError
 from bot.jobs.inbox import COMMAND_VERB, entry_of
-from bot.jobs.queue import Handler as JobHandler
-from bot.jobs.queue import JobContext, Worker
+from bot.jobs.queue import JobContext, JobHandler, Worker
 from bot.jobs.queue.signing import COMMAND_TTL, JOB_TTL, Rejected, Signer
 from bot.jobs.runner import CommandRunner
 from bot.jobs.verbs import engine_info
@@ -105,17 +103,11 @@ class HostWorker:
 
     async def _answer(self, ctx: JobContext) -> str:
         job, entry = ctx.job, entry_of(ctx.job)
-        who = Requester(
-            user_id=job.requester.user_id,
-            channel_id=job.requester.channel_id,
-            team_id=entry.team_id,
-            user_name=entry.user_name,
-        )
-        url = job.requester.response_url
+        url = job.reply_to.response_url
         if entry.kind == "click":
-            await self.runner.handle_click(who, entry.action, entry.value, url)
+            await self.runner.handle_click(job.requester, entry.action, entry.value, url)
         else:
-            await self.runner.handle_command(who, entry.text, url)
+            await self.runner.handle_command(job.requester, entry.text, url)
         return "answered"
 
     async def _refresh_info(self) -> None:

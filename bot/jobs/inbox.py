@@ -20,10 +20,9 @@ from dataclasses import dataclass
 
 from bot.config import Config
 from bot.core import dispatch
-from bot.core.types import Requester
+from bot.core.types import ReplyTo, Requester
 from bot.errors import ServiceUnavailable, UnknownHost, UserError
 from bot.jobs.queue import Job, JobQueue, host_is_live, job_id_for
-from bot.jobs.queue import Requester as JobRequester
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +41,6 @@ class Entry:
     text: str = ""
     action: str = ""
     value: str = ""
-    user_name: str = ""
-    team_id: str = ""
 
 
 def entry_of(job: Job) -> Entry:
@@ -53,8 +50,6 @@ def entry_of(job: Job) -> Entry:
         text=str(args.get("text", "")),
         action=str(args.get("action", "")),
         value=str(args.get("value", "")),
-        user_name=str(args.get("user_name", "")),
-        team_id=str(args.get("team_id", "")),
     )
 
 
@@ -108,8 +103,9 @@ class Inbox:
             id=job_id_for(host, COMMAND_VERB, response_url, what.get("action", "")),
             host=host,
             verb=COMMAND_VERB,
-            requester=JobRequester(requester.user_id, requester.channel_id, "", response_url),
-            args={**what, "user_name": requester.user_name, "team_id": requester.team_id},
+            requester=requester,
+            reply_to=ReplyTo(requester.channel_id, "", response_url),
+            args=what,
             idempotent=False,
             timeout_seconds=COMMAND_TIMEOUT,
         )

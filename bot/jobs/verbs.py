@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from bot.cli_output.pull import PullProgress
 from bot.engine.gateway import DockerGateway, StateChange
 from bot.errors import DockbellError, NotFound
 from bot.jobs.queue import Cancellable, EffectUnknown, JobContext
-
-Handler = Callable[[JobContext], Awaitable[str]]
+from bot.jobs.queue.context import JobHandler
 
 # Whether a cancel can still stop a job of each verb once it runs.  A queued job of any
 # verb can be cancelled: it never starts.  start, stop and restart are one engine call
@@ -56,7 +55,7 @@ def _said(change: StateChange, done: str, already: str) -> str:
     return f"{change.name}: {done}"
 
 
-def handlers_for(docker: DockerGateway) -> dict[str, Handler]:
+def handlers_for(docker: DockerGateway) -> dict[str, JobHandler]:
     async def start(ctx: JobContext) -> str:
         return _said(await docker.start(ctx.job.target), "started", "already running")
 

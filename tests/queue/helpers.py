@@ -12,14 +12,16 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from bot.core.types import ReplyTo, Requester
 from bot.errors import DockerError
-from bot.jobs.queue import Cancellable, Job, JobContext, Requester, Worker, job_id_for
+from bot.jobs.queue import Cancellable, Job, JobContext, Worker, job_id_for
+from bot.jobs.queue.context import JobHandler
 from bot.jobs.queue.signing import Signer
-from bot.jobs.queue.worker import Handler
 
 TEST_SIGNER = Signer.from_secret("dockbell-test-queue-secret")
 
-REQUESTER = Requester(user_id="U_ALICE", channel_id="C_OPS", thread_ts="1700000000.000100", response_url="")
+REQUESTER = Requester(user_id="U_ALICE", channel_id="C_OPS")
+REPLY_TO = ReplyTo(channel_id="C_OPS", thread_ts="1700000000.000100")
 RUNS = "dockbell-test:runs:"  # list per job id: one entry per handler start, naming the worker
 
 # Beats 10x the production pace so crash recovery fits in a test's time budget.
@@ -43,10 +45,12 @@ def connect(url: str) -> aioredis.Redis:
 
 
 def make_job(host: str, verb: str = "noop", **fields: Any) -> Job:
-    return Job(id=job_id_for("test", uuid.uuid4().hex), host=host, verb=verb, requester=REQUESTER, **fields)
+    return Job(
+        id=job_id_for("test", uuid.uuid4().hex), host=host, verb=verb, requester=REQUESTER, reply_to=REPLY_TO, **fields
+    )
 
 
-def worker(redis: aioredis.Redis, host: str, handlers: Mapping[str, Handler] | None = None, **kw: Any) -> Worker:
+def worker(redis: aioredis.Redis, host: str, handlers: Mapping[str, JobHandler] | None = None, **kw: Any) -> Worker:
     return Worker(redis, host, handlers if handlers is not None else HANDLERS, **{**FAST, **kw})
 
 
@@ -62,7 +66,7 @@ async def record_start(ctx: JobContext, redis: aioredis.Redis, worker_id: str) -
     await redis.rpush(RUNS + ctx.job.id, worker_id)
 
 
-def recording_handlers(redis: aioredis.Redis, worker_id: str) -> dict[str, Handler]:
+def recording_handlers(redis: aioredis.Redis, worker_id: str) -> dict[str, JobHandler]:
     """Handlers that write one entry per start to Redis, so double runs across processes are visible."""
 
     async def slow(ctx: JobContext) -> str:
@@ -99,4 +103,4 @@ async def _bug(ctx: JobContext) -> str:
     raise KeyError("a bug in a handler")
 
 
-HANDLERS: dict[str, Handler] = {"noop": _noop, "sleep": _sleep, "docker_error": _docker_error, "bug": _bug}
+HANDLERS: dict[str, JobHandler] = {"noop": _noop, "sleep": _sleep, "docker_error": _docker_error, "bug": _bug}

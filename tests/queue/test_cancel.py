@@ -8,7 +8,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.jobs.queue import Cancellable, EffectUnknown, JobContext, JobQueue, JobStatus
-from bot.jobs.queue.worker import Handler
+from bot.jobs.queue.context import JobHandler
 from tests.queue.helpers import TEST_SIGNER, make_job, wait_until, worker
 
 pytestmark = pytest.mark.integration
@@ -19,7 +19,7 @@ async def _running(queue: JobQueue, job_id: str) -> bool:
     return job is not None and job.status is JobStatus.RUNNING
 
 
-async def _run_and_cancel(redis: aioredis.Redis, host: str, handler: Handler, *, stored_flag: bool) -> JobContext:
+async def _run_and_cancel(redis: aioredis.Redis, host: str, handler: JobHandler, *, stored_flag: bool) -> JobContext:
     """Start a job of verb "op" under ``handler``, cancel it as U_BOB once it runs; the handler's context."""
     queue = JobQueue(redis, signer=TEST_SIGNER)
     seen: list[JobContext] = []
@@ -28,7 +28,7 @@ async def _run_and_cancel(redis: aioredis.Redis, host: str, handler: Handler, *,
         seen.append(ctx)
         return await handler(ctx)
 
-    wrapped: Handler = Cancellable(recording, effect="stopped") if isinstance(handler, Cancellable) else recording
+    wrapped: JobHandler = Cancellable(recording, effect="stopped") if isinstance(handler, Cancellable) else recording
     job = make_job(host, "op", cancellable_running=stored_flag)
     await queue.enqueue(job)
     async with worker(redis, host, {"op": wrapped}):

@@ -9,7 +9,7 @@ import pytest
 
 from bot.jobs.queue import Job, JobStatus, job_id_for
 from bot.jobs.queue.model import check_new
-from tests.queue.helpers import REQUESTER, make_job
+from tests.queue.helpers import REPLY_TO, REQUESTER, make_job
 
 
 def test_job_id_is_short_readable_and_stable() -> None:
@@ -51,6 +51,6 @@ def test_fields_round_trip_as_json() -> None:
     ],
 )
 def test_enqueue_refuses_what_cannot_be_stored_safely(change: dict[str, object], message: str) -> None:
-    job = Job(id="j-1", host="h1", verb="start", requester=REQUESTER)
+    job = Job(id="j-1", host="h1", verb="start", requester=REQUESTER, reply_to=REPLY_TO)
     with pytest.raises(ValueError, match=message):
         check_new(dataclasses.replace(job, **change))  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 
 from bot.jobs.queue import Cancellable, Job, JobContext, JobQueue, JobStatus, all_hosts, host_is_live, live_workers
 from bot.jobs.queue import keys as k
-from bot.jobs.queue.worker import Handler
+from bot.jobs.queue.context import JobHandler
 from tests.queue.helpers import RUNS, TEST_SIGNER, make_job, recording_handlers, wait_until, worker
 
 
@@ -48,7 +48,7 @@ async def test_jobs_on_one_lock_run_one_after_the_other_in_enqueue_order(redis: 
         log.append(f"end {ctx.job.target}#{ctx.job.args['n']}")
         return "restarted"
 
-    handlers: dict[str, Handler] = {"restart": restart}
+    handlers: dict[str, JobHandler] = {"restart": restart}
     first = make_job(host, "restart", target="web", args={"n": 1}, lock_key="container:web1")
     second = make_job(host, "restart", target="web", args={"n": 2}, lock_key="container:web1")
     third = make_job(host, "restart", target="web", args={"n": 3}, lock_key="container:web1")

@@ -10,9 +10,10 @@ from typing import Any, cast
 
 import pytest
 
+from bot.core.types import ReplyTo, Requester
 from bot.engine.gateway import DockerGateway, PullResult
 from bot.errors import DockerUnavailable, NotFound
-from bot.jobs.queue import Cancellable, EffectUnknown, Job, JobContext, JobStatus, Requester
+from bot.jobs.queue import Cancellable, EffectUnknown, Job, JobContext, JobStatus
 from bot.jobs.verbs import CANCELLABLE_WHILE_RUNNING, PULL_STOPPED, handlers_for
 from bot.slack.render import CANCEL_ACTION, cancel_offered, job_message
 from handlers.jobs import cancel_answer
@@ -25,7 +26,8 @@ RESTART = Job(
     host="local",
     verb="restart",
     target="c0ffee",
-    requester=Requester("U_ALICE", "C_OPS", "1700000000.000100"),
+    requester=Requester("U_ALICE", "C_OPS"),
+    reply_to=ReplyTo("C_OPS", "1700000000.000100"),
     args={"command": "restart -t 5 web", "target_name": "web"},
 )
 PULL = dataclasses.replace(RESTART, verb="pull", target="busybox", args={"command": "pull busybox"})

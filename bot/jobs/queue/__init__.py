@@ -7,22 +7,21 @@ Slack side: ``JobQueue`` (enqueue, get, list, cancel, position, watch), ``host_i
 """
 
 from bot.jobs.queue.client import JobQueue, all_hosts, host_is_live, live_workers
-from bot.jobs.queue.context import JobContext
+from bot.jobs.queue.context import JobContext, JobHandler
 from bot.jobs.queue.errors import EffectUnknown, JobNotFound, QueueUnavailable
-from bot.jobs.queue.model import Job, JobStatus, Requester, WorkerInfo, job_id_for
-from bot.jobs.queue.worker import Cancellable, Handler, Worker, run_worker_until_signal
+from bot.jobs.queue.model import Job, JobStatus, WorkerInfo, job_id_for
+from bot.jobs.queue.worker import Cancellable, Worker, run_worker_until_signal
 
 __all__ = [
     "Cancellable",
     "EffectUnknown",
-    "Handler",
     "Job",
     "JobContext",
+    "JobHandler",
     "JobNotFound",
     "JobQueue",
     "JobStatus",
     "QueueUnavailable",
-    "Requester",
     "Worker",
     "WorkerInfo",
     "all_hosts",

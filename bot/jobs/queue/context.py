@@ -76,3 +76,7 @@ class Outcome:
     status: str  # succeeded | failed | cancelled (stored), handback | lost (not stored as such)
     result: str = ""
     error: str = ""
+
+
+# The one type of a job handler: what it returns is the job's result line, what it raises its error.
+JobHandler = Callable[[JobContext], Awaitable[str]]

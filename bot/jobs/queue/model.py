@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from bot.core.types import ReplyTo, Requester
 from bot.jobs.queue import keys
 
 
@@ -44,16 +45,6 @@ class JobStatus(StrEnum):
         return self not in (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
-@dataclass(frozen=True)
-class Requester:
-    """Who asked, and where the answer goes."""
-
-    user_id: str
-    channel_id: str
-    thread_ts: str = ""
-    response_url: str = ""
-
-
 @dataclass(frozen=True, kw_only=True)
 class Job:
     """One long Docker operation.  Frozen: changes go through the queue, which returns a new Job."""
@@ -61,7 +52,8 @@ class Job:
     id: str
     host: str
     verb: str
-    requester: Requester
+    requester: Requester  # who asked
+    reply_to: ReplyTo  # where its status message and outcome go
     target: str = ""  # container name/ID or image ref, "" if none
     args: dict[str, Any] = field(default_factory=dict)  # JSON only: nothing from chat is ever unpickled
     approval_ref: str | None = None
@@ -116,7 +108,7 @@ class Job:
         out: dict[str, str] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, Requester):
+            if isinstance(value, Requester | ReplyTo):
                 value = dataclasses.asdict(value)
             out[f.name] = json.dumps(value, allow_nan=False, separators=(",", ":"))
         return out
@@ -127,6 +119,7 @@ class Job:
         data = {text(k): json.loads(text(v)) for k, v in raw.items()}
         kwargs = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
         kwargs["requester"] = Requester(**kwargs["requester"])
+        kwargs["reply_to"] = ReplyTo(**kwargs["reply_to"])
         kwargs["status"] = JobStatus(kwargs.get("status", JobStatus.QUEUED))
         return cls(**kwargs)
 

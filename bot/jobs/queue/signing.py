@@ -22,7 +22,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.jobs.queue.model import Job, Requester
+from bot.core.types import ReplyTo, Requester
+from bot.jobs.queue.model import Job
 
 # The request part of a job.  A new field that changes what a job does must be added here.
 SIGNED_FIELDS = (
@@ -30,10 +31,12 @@ SIGNED_FIELDS = (
     "host",
     "verb",
     "requester",
+    "reply_to",
     "target",
     "args",
     "approval_ref",
     "idempotent",
+    "cancellable_running",
     "timeout_seconds",
     "lock_key",
     "created_at",
@@ -53,7 +56,7 @@ def _canonical(job: Job) -> bytes:
     data: dict[str, Any] = {}
     for name in SIGNED_FIELDS:
         value = getattr(job, name)
-        data[name] = dataclasses.asdict(value) if isinstance(value, Requester) else value
+        data[name] = dataclasses.asdict(value) if isinstance(value, Requester | ReplyTo) else value
     return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
 

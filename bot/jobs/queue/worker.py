@@ -36,7 +36,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from bot.errors import UserError
 from bot.jobs.queue import keys
-from bot.jobs.queue.context import JobContext, Outcome, Run
+from bot.jobs.queue.context import JobContext, JobHandler, Outcome, Run
 from bot.jobs.queue.errors import EffectUnknown, QueueUnavailable
 from bot.jobs.queue.model import Job, text
 from bot.jobs.queue.redisio import REDIS_DOWN, is_nogroup, reaching
@@ -45,7 +45,6 @@ from bot.jobs.queue.scripts import Scripts, Step
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Handler = Callable[[JobContext], Awaitable[str]]
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ class Cancellable:
     would be a lie.  ``effect`` is what a stop leaves, as the job's error says it.
     """
 
-    handler: Handler
+    handler: JobHandler
     effect: str
 
     async def __call__(self, ctx: JobContext) -> str:
@@ -93,7 +92,7 @@ class Worker:
         self,
         redis: aioredis.Redis,
         host: str,
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, JobHandler],
         *,
         concurrency: int = 4,
         heartbeat: float = 1.0,
@@ -688,7 +687,7 @@ class _GaveUp(Exception):
     """A write abandoned because the worker is stopping while Redis is down."""
 
 
-async def _call(handler: Handler, ctx: JobContext) -> str:
+async def _call(handler: JobHandler, ctx: JobContext) -> str:
     return await handler(ctx)
 
 
