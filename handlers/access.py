@@ -59,7 +59,7 @@ async def can_i(inv: Invocation, ctx: HandlerContext) -> Output:
     if words:
         kinds = VERBS[verb].targets
         kind = "object" if {"container", "image"} <= kinds else "image" if "image" in kinds else "container"
-        target = await ctx.gate.resolve(kind, words[0], host=host)
+        target = await ctx.resolve(kind, words[0], host=host)
     decision = ctx.access.check(verb, target)
     on = f" {target.kind} {target.name}" if target else ""
     lines = [f"{'yes' if decision.allowed else 'no'}: {verb}{on} on host {host}", f"rule:   {decision.rule}"]

@@ -62,7 +62,7 @@ async def cancel_job(ctx: HandlerContext, job_id: str) -> Output:
         raise UserError(f"no such job: {job_id}") from None
     if job.requester.user_id != ctx.requester.user_id:
         kind = "image" if job.verb == "pull" else "container"
-        target = await ctx.gate.resolve(kind, job.target, host=job.host)
+        target = await ctx.resolve(kind, job.target, host=job.host)
         decision = ctx.access.check(job.verb, target)
         if not decision.allowed:
             raise UserError(

@@ -1,38 +1,61 @@
-"""What a handler may use: Docker, the caller's standing with the policy, the audit log, a clock."""
+"""What a handler sees of the world: a Protocol, so that handlers depend on what they use, not on how it is built.
+
+The runner (bot/jobs/runner.py) gives each command a ``CommandContext`` that satisfies it;
+tests may pass anything of the same shape.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from bot.core.registry import Registry
 from bot.core.types import Requester
 from bot.engine.gateway import DockerGateway
-
-if TYPE_CHECKING:
-    from bot.core.registry import Registry
-    from bot.engine.hosts import DockerHosts
-    from bot.jobs.desk import JobDesk
-    from bot.jobs.gate import Access, Gate
-    from bot.ops.audit import AuditLog
-    from bot.policy import Target
+from bot.engine.hosts import DockerHosts
+from bot.jobs.desk import JobDesk
+from bot.jobs.gate import Access
+from bot.ops.audit import AuditLog
+from bot.policy import Target
 
 
-@dataclass
-class HandlerContext:
-    docker: DockerGateway
-    requester: Requester
-    access: Access
-    gate: Gate
-    audit: AuditLog
-    registry: Registry
-    jobs: JobDesk
-    hosts: DockerHosts
-    response_url: str = ""
-    targets: list[Target] = field(default_factory=list)  # what the gate resolved and allowed
-    job_ids: list[str] = field(default_factory=list)  # jobs this command queued, for the audit trail
-    clock: Callable[[], float] = field(default=time.time)
+class HandlerContext(Protocol):
+    @property
+    def docker(self) -> DockerGateway:
+        """This host's engine."""
 
-    def now(self) -> float:
-        return self.clock()
+    @property
+    def requester(self) -> Requester:
+        """Who typed the command, from the signed request."""
+
+    @property
+    def access(self) -> Access:
+        """The caller's standing with the policy on this host: filter lists with it, check extra targets."""
+
+    @property
+    def targets(self) -> list[Target]:
+        """What the gate resolved and allowed, in the order typed."""
+
+    @property
+    def job_ids(self) -> list[str]:
+        """Append the ids of jobs this command queued: the audit record names them."""
+
+    @property
+    def response_url(self) -> str: ...
+
+    @property
+    def jobs(self) -> JobDesk:
+        """Queue a job with its status message; read the host's jobs."""
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def registry(self) -> Registry: ...
+
+    @property
+    def hosts(self) -> DockerHosts: ...
+
+    def now(self) -> float: ...
+
+    async def resolve(self, kind: str, ref: str, *, host: str, only: str | None = None) -> Target:
+        """The object docker would act on for ``ref``, as the gate sees it."""

@@ -17,11 +17,12 @@ from bot.core import dispatch, helptext
 from bot.core.registry import Registry
 from bot.core.shares import NotYours, SharedAnswer, ShareStore
 from bot.core.types import Output, Requester
+from bot.engine.gateway import DockerGateway
 from bot.engine.hosts import DockerHosts
 from bot.errors import HelpRequested, SlackRefused, UserError
 from bot.jobs.context import HandlerContext
 from bot.jobs.desk import JobDesk
-from bot.jobs.gate import Denied, Gate
+from bot.jobs.gate import Access, Denied, Gate
 from bot.jobs.inbox import Inbox
 from bot.ops.audit import AuditLog, AuditRecord
 from bot.ops.metrics import Metrics
@@ -57,6 +58,30 @@ class _Outcome:
     job_ids: list[str] = field(default_factory=list)
     forwarded: bool = False
     targets: list[Target] = field(default_factory=list)
+
+
+@dataclass
+class CommandContext:
+    """The HandlerContext (bot/jobs/context.py) of one command."""
+
+    docker: DockerGateway
+    requester: Requester
+    access: Access
+    gate: Gate
+    audit: AuditLog
+    registry: Registry
+    jobs: JobDesk
+    hosts: DockerHosts
+    response_url: str
+    targets: list[Target]
+    job_ids: list[str]
+    clock: Callable[[], float]
+
+    def now(self) -> float:
+        return self.clock()
+
+    async def resolve(self, kind: str, ref: str, *, host: str, only: str | None = None) -> Target:
+        return await self.gate.resolve(kind, ref, host=host, only=only)
 
 
 class CommandRunner:
@@ -124,7 +149,7 @@ class CommandRunner:
                 if access.decisions:
                     last = access.decisions[-1]
                     outcome.decision, outcome.rule = ("allow" if last.allowed else "deny"), last.rule
-            ctx = HandlerContext(
+            ctx: HandlerContext = CommandContext(  # typed so mypy checks it fits the Protocol
                 docker=self.s.hosts.gateway(access.host),
                 requester=requester,
                 access=access,
