@@ -170,4 +170,12 @@ async def pull(inv: Invocation, ctx: HandlerContext) -> Output:
     ref = inv.args[0]
     pull_reference(ref)  # docker's own validation and wording for a bad reference
     target = Target(kind="image", name=ref, image=ref)
-    return await _queue(inv, ctx, [target], verb="pull", args={"reference": ref}, timeout=PULL_TIMEOUT, idempotent=True)
+    return await _queue(
+        inv,
+        ctx,
+        [target],
+        verb="pull",
+        args={"reference": ref, "quiet": bool(inv.opt("quiet"))},
+        timeout=PULL_TIMEOUT,
+        idempotent=True,
+    )

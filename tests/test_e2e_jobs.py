@@ -164,6 +164,10 @@ async def test_pull_shows_progress_and_docker_s_result(
     # A second pull says what docker says.
     ts, _ = await _submit(slack, fake_slack, f"image pull {ref}")
     assert f"Status: Image is up to date for {ref}" in _text(await _final_status(fake_slack, ts, timeout=60))
+    # -q: docker prints the reference alone.
+    ts, _ = await _submit(slack, fake_slack, f"pull -q {ref}")
+    quiet = _text(await _final_status(fake_slack, ts, timeout=60))
+    assert "succeeded" in quiet and ref in quiet and "Status:" not in quiet
     ts, _ = await _submit(slack, fake_slack, f"pull {registry.address}/dockbell-test/nope:v9")
     failed = _text(await _final_status(fake_slack, ts, timeout=30))
     # The engine's own 404 wording, as the CLI prints it.

@@ -71,6 +71,7 @@ def handlers_for(docker: DockerGateway) -> dict[str, JobHandler]:
 
     async def pull(ctx: JobContext) -> str:
         view = PullProgress(reference=ctx.job.args.get("reference") or ctx.job.target)
+        quiet = bool(ctx.job.args.get("quiet"))  # -q: docker prints only the reference at the end
         last = 0.0
         before = await _image_id(docker, ctx.job.target)
 
@@ -79,16 +80,18 @@ def handlers_for(docker: DockerGateway) -> dict[str, JobHandler]:
             view.feed(event)
             if time.monotonic() - last >= PROGRESS_EVERY:
                 last = time.monotonic()
-                await ctx.progress(text=view.render(), fraction=round(view.fraction, 3))
+                await ctx.progress(text="" if quiet else view.render(), fraction=round(view.fraction, 3))
 
         try:
             result = await docker.pull(ctx.job.target, on_progress=on_event)
-            await ctx.progress(text=view.render(), fraction=1.0)
+            await ctx.progress(text="" if quiet else view.render(), fraction=1.0)
         except asyncio.CancelledError:
             landed = await _pull_landed(docker, ctx.job.target, view, before)
             if landed is None:
                 raise  # stopped in time: the image is as it was
             return landed
+        if quiet:
+            return view.render().splitlines()[-1]
         return result.status or view.render().splitlines()[-1]
 
     # Kept in step with CANCELLABLE_WHILE_RUNNING (a unit test checks): the worker stops a
