@@ -19,6 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 
+from bot.core.redisconn import describe_failure
+
 CHECK_TIMEOUT = 3.0
 
 
@@ -51,7 +53,7 @@ def redis_check(redis: aioredis.Redis, url: str) -> Check:
             await redis.ping()
             return Status(True, f"Redis at {safe_url(url)}")
         except Exception as err:
-            return Status(False, f"cannot reach Redis at {safe_url(url)}: {err}")
+            return Status(False, f"cannot reach Redis at {safe_url(url)}: {describe_failure(err)}")
 
     return run
 
