@@ -9,8 +9,10 @@ from __future__ import annotations
 import difflib
 import html
 import shlex
+from dataclasses import dataclass
+from functools import cached_property
 
-from bot.core import helptext
+from bot.core import helptext, shellwords
 from bot.core.cliparse import Flag, FlagSet, Kind
 from bot.core.registry import HOST_FLAG, Command, Registry
 from bot.core.types import Invocation
@@ -61,21 +63,54 @@ GLOBAL_FLAGS = FlagSet(
 )
 
 
-def tokenize(text: str) -> list[str]:
-    """Split like a POSIX shell, after undoing what Slack did to the text."""
+@dataclass
+class CommandLine:
+    """One command line, read once: its words, or why it has none.
+
+    The worker reads each command once (the runner echoes ``shown`` and hands the same
+    object to :func:`parse`) instead of splitting the text again at every step.
+    """
+
+    text: str  # as Slack sent it
+    cleaned: str  # Slack's escapes undone, smart quotes straightened, stripped
+    words: list[str]
+    error: ParseError | None = None
+
+    @cached_property
+    def shown(self) -> str:
+        """The command as echoed and audited: re-quoted words, or the cleaned text if it did not split."""
+        if self.error is not None:
+            return self.cleaned
+        return " ".join(shlex.quote(word) for word in self.words)
+
+
+def read(text: str) -> CommandLine:
+    """Split like a POSIX shell, after undoing what Slack did to the text; never raises."""
     cleaned = html.unescape(text).translate(_QUOTES).strip()
     try:
-        return shlex.split(cleaned, comments=False, posix=True)
-    except ValueError as err:  # "No closing quotation"
-        raise ParseError(f"cannot parse command line: {str(err).lower()}") from None
+        return CommandLine(text, cleaned, shellwords.split(cleaned))
+    except ValueError as err:  # "No closing quotation" / "No escaped character", shlex's words
+        return CommandLine(text, cleaned, [], ParseError(f"cannot parse command line: {str(err).lower()}"))
+
+
+def tokenize(text: str) -> list[str]:
+    return _words(read(text))
+
+
+def _words(line: CommandLine) -> list[str]:
+    if line.error is not None:
+        raise line.error
+    return line.words
 
 
 def normalise(text: str) -> str:
-    return " ".join(shlex.quote(t) for t in tokenize(text))
+    return read(text).shown
 
 
-def parse(text: str, registry: Registry) -> Invocation:
-    words = tokenize(text)
+def parse(text: str | CommandLine, registry: Registry) -> Invocation:
+    """The invocation ``text`` spells; give it the :class:`CommandLine` already read to split it once."""
+    line = text if isinstance(text, CommandLine) else read(text)
+    words = list(_words(line))
     top = GLOBAL_FLAGS.parse(words)
     if top.opts["version"]:
         words = ["version"]
@@ -96,9 +131,7 @@ def parse(text: str, registry: Registry) -> Invocation:
     _check_arity(cmd, parsed.args)
     parsed.opts.pop("help")
     host = _one_host(top.opts["host"], parsed.opts.pop("host", None))
-    return Invocation(
-        host=host, command=cmd, opts=parsed.opts, args=parsed.args, text=normalise(text), given=parsed.given
-    )
+    return Invocation(host=host, command=cmd, opts=parsed.opts, args=parsed.args, text=line.shown, given=parsed.given)
 
 
 def _one_host(before: str | None, after: str | None) -> str | None:
@@ -163,8 +196,7 @@ def route_host(text: str) -> str | None:
     host, whose worker answers with the parse error.
     """
     try:
-        words = tokenize(text)
-        top = GLOBAL_FLAGS.parse(words)
+        top = GLOBAL_FLAGS.parse(tokenize(text))
     except UserError:
         return None
     found: str | None = top.opts["host"]

@@ -92,12 +92,10 @@ class CommandRunner:
         self, requester: Requester, text: str, response_url: str, *, keep_original: bool = False
     ) -> None:
         started = time.monotonic()
-        try:
-            shown = dispatch.normalise(text)
-        except UserError:
-            shown = text.strip()
+        line = dispatch.read(text)  # split once: the echo, the audit and the parse all use it
+        shown = line.shown
         outcome = _Outcome()
-        message = await self._run(requester, text, shown, outcome, response_url)
+        message = await self._run(requester, line, shown, outcome, response_url)
         elapsed = time.monotonic() - started
         if outcome.forwarded:
             self.s.metrics.commands.labels(command="forwarded", outcome="ok").inc()
@@ -127,11 +125,11 @@ class CommandRunner:
         self.s.metrics.command_seconds.labels(command=outcome.name).observe(time.monotonic() - started)
 
     async def _run(
-        self, requester: Requester, text: str, shown: str, outcome: _Outcome, response_url: str
+        self, requester: Requester, line: dispatch.CommandLine, shown: str, outcome: _Outcome, response_url: str
     ) -> render.Message | None:
         try:
             access = await self.s.gate.access_for(requester, self.s.config.host_for_channel(requester.channel_id))
-            inv = dispatch.parse(text, self.s.registry)
+            inv = dispatch.parse(line, self.s.registry)
             outcome.name = inv.command.name
             if inv.host:
                 self.s.hosts.check(inv.host)
@@ -141,7 +139,7 @@ class CommandRunner:
                 # Serve's quick reading of -H put it on the wrong stream (`run -e -H img`):
                 # the full parse wins, and that host's worker answers and audits it.
                 outcome.forwarded = True
-                await self.s.inbox.forward(access.host, requester, response_url, {"kind": "command", "text": text})
+                await self.s.inbox.forward(access.host, requester, response_url, {"kind": "command", "text": line.text})
                 return None
             try:
                 outcome.targets = await self.s.gate.authorize(inv, access)
