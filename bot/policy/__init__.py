@@ -24,6 +24,7 @@ from bot.policy.model import (
     Target,
     Who,
 )
+from bot.policy.scope import held_target_verbs, hosts_with_roles, refusal_for_any_target, sees_whole_host, visible
 from bot.policy.verbs import canonical_verb
 
 __all__ = [
@@ -47,9 +48,14 @@ __all__ = [
     "canonical_verb",
     "capabilities",
     "evaluate",
+    "held_target_verbs",
+    "hosts_with_roles",
     "load_policy",
     "load_policy_text",
     "parse_command",
+    "refusal_for_any_target",
     "roles_of",
+    "sees_whole_host",
+    "visible",
     "yaml_with_lines",
 ]

@@ -18,6 +18,7 @@ from bot.policy import verbs as verbmod
 from bot.policy.caps import CapPattern, describe, normalize_capability
 from bot.policy.match import container_name, parse_image
 from bot.policy.model import (
+    DEFAULT_CONTACT,
     AccessRequest,
     ApprovalRule,
     Decision,
@@ -177,30 +178,20 @@ def _wanted(verb: str, request: AccessRequest, caps: Iterable[str] = ()) -> str:
     return what
 
 
-def _binding_summary(policy: Policy, role: str) -> str:
-    sources = []
-    for b in policy.bindings:
-        if b.role != role:
-            continue
-        who = b.who
-        if who.everyone:
-            sources.append("everyone")
-            continue
-        parts = [*(f"user {u}" for u in sorted(who.users)), *(f"usergroup {g}" for g in sorted(who.usergroups))]
-        text = " or ".join(parts)
-        if who.channels:
-            chans = " or ".join(sorted(who.channels))
-            text = f"{text} in channel {chans}" if text else f"channel {chans}"
-        sources.append(text)
-    return "; ".join(sources) if sources else "nobody yet"
-
-
 def _hint(policy: Policy, verb: str, request: AccessRequest, scope: Scope, caps: frozenset[str]) -> str:
-    """Name a role of the policy that would allow the request, or describe one that would."""
+    """What would allow the request, and whom to ask: a role's name, never who holds it.
+
+    Naming the people or channels that hold a role would tell anyone who to impersonate
+    and which channel grants what; the policy's contact is the one pointer given.
+    """
     for role in policy.roles.values():
         if _role_allows(role, verb, request, scope) and all(_caps_match(role.flags, [c]) for c in caps):
-            return f"role `{role.name}` would allow this; it is held by {_binding_summary(policy, role.name)}"
-    return _wanted(verb, request, caps)
+            return f"role `{role.name}`; ask {policy.ask}"
+    return f"{_wanted(verb, request, caps)}; ask {policy.ask}"
+
+
+def deny_hint(policy: Policy, rule: DenyRule) -> str:
+    return f"nothing while {rule.ref} stands (no role overrides a deny rule); ask {policy.ask} if it should change"
 
 
 def _deny(rule: str, reason: str, hint: str | None, roles: Iterable[str]) -> Decision:
@@ -249,8 +240,7 @@ def _evaluate(policy: Policy, subject: Subject, request: AccessRequest) -> Decis
 
     for rule in policy.deny:
         if _rule_applies(rule, subject, verb, request, caps):
-            hint = f"no role overrides an explicit deny; an admin would have to change {rule.ref} in {policy.source}"
-            return _deny(rule.name, _sentence(rule.reason), hint, held)
+            return _deny(rule.name, _sentence(rule.reason), deny_hint(policy, rule), held)
 
     granting = [rb for rb in bindings if _role_allows(policy.roles[rb.role], verb, request, info.scope)]
     if not granting:
@@ -299,14 +289,20 @@ def evaluate(policy: Policy, subject: Subject, request: AccessRequest) -> Decisi
         return _evaluate(policy, subject, request)
     except Exception:  # fail closed: a bug in the gate must never let a command through
         log.exception("permission check failed for %r", request)
-        return Decision(
-            False,
-            "error",
-            "The permission check failed, so the command was refused to be safe.",
-            "tell an admin; the bot log has the details",
-            None,
-            (),
-        )
+        return failure(policy)
+
+
+def failure(policy: object) -> Decision:
+    """The denial given when the permission check itself failed."""
+    contact = policy.ask if isinstance(policy, Policy) else DEFAULT_CONTACT  # policy may be anything here
+    return Decision(
+        False,
+        "error",
+        "The permission check failed, so the command was refused to be safe.",
+        f"tell {contact}; the bot log has the details",
+        None,
+        (),
+    )
 
 
 def can_see(policy: Policy, subject: Subject, verb: str, target: Target, *, host: str) -> bool:

@@ -41,7 +41,7 @@ Path = tuple[PathKey, ...]
 Lines = Mapping[Path, int]
 T = TypeVar("T")
 
-_TOP_KEYS = ("roles", "bindings", "deny", "approvals")
+_TOP_KEYS = ("roles", "bindings", "deny", "approvals", "contact")
 _ROLE_KEYS = ("allow", "on", "flags", "description")
 _WHO_KEYS = ("users", "usergroups", "channels")
 _BINDING_KEYS = (*_WHO_KEYS, "everyone", "role")
@@ -62,6 +62,7 @@ _DURATION = re.compile(r"(?:\d+[smhd])+")
 _DURATION_PART = re.compile(r"(\d+)([smhd])")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _MAX_APPROVERS = 20
+_MAX_CONTACT = 200  # it is shown in every refusal: a pointer to people, not a paragraph
 
 _short = reprlib.Repr()
 _short.maxstring = 40
@@ -460,6 +461,14 @@ def _approval(c: _Checker, i: int, value: object) -> ApprovalRule | None:
     return ApprovalRule(i, verbs, approvers, count, ttl, on, flags, who, reason)
 
 
+def _contact(c: _Checker, value: object) -> str:
+    """``contact``: who a refused person should ask ("#ops or @oncall"), one short line of text."""
+    text = c.text(value, ("contact",), 'who to ask for access, e.g. "#ops or @oncall"')
+    if len(text) > _MAX_CONTACT:
+        c.error(("contact",), f"keep it to {_MAX_CONTACT} characters (it is shown in every refusal); got {len(text)}")
+    return text
+
+
 def _list(c: _Checker, value: object, key: str) -> list[object]:
     if value is None:
         return []
@@ -492,9 +501,10 @@ def load_policy(data: object, source: str, *, lines: Lines | None = None, prefix
     bindings = [b for i, v in enumerate(raw_bindings) if (b := _binding(c, i, v, role_names))]
     deny = [d for i, v in enumerate(_list(c, top.get("deny"), "deny")) if (d := _deny(c, i, v))]
     approvals = [a for i, v in enumerate(_list(c, top.get("approvals"), "approvals")) if (a := _approval(c, i, v))]
+    contact = _contact(c, top["contact"]) if "contact" in top else ""
     if c.problems:
         raise PolicyError(source, c.problems)
-    return Policy(roles, tuple(bindings), tuple(deny), tuple(approvals), source)
+    return Policy(roles, tuple(bindings), tuple(deny), tuple(approvals), source, contact)
 
 
 def load_policy_text(text: str, source: str) -> Policy:

@@ -9,6 +9,7 @@ from bot.policy.caps import CapPattern
 from bot.policy.match import Glob, ImagePattern
 
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+DEFAULT_CONTACT = "a dockbell admin"
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,12 @@ class Policy:
     deny: tuple[DenyRule, ...] = ()
     approvals: tuple[ApprovalRule, ...] = ()
     source: str = "<empty policy>"
+    # Who to ask for access (``permissions.contact``): every refusal names it, never who holds a role.
+    contact: str = ""
+
+    @property
+    def ask(self) -> str:
+        return self.contact or DEFAULT_CONTACT
 
     @classmethod
     def empty(cls, source: str = "<empty policy>") -> Policy:

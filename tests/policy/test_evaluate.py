@@ -199,13 +199,15 @@ def test_decisions(case: Case) -> None:
 def test_denial_explains_and_hints() -> None:
     d = evaluate(POLICY, OPS, AccessRequest("restart", "prod", SEARCH))
     assert d.reason == "Your roles (operator, helper) allow `restart`, but not on container search-1 on host prod."
-    assert d.hint == "role `admin` would allow this; it is held by user U012ABC"
+    # What is lacking and whom to ask; never who holds the role (issue 8).
+    assert d.hint == "role `admin`; ask a dockbell admin"
     d = evaluate(POLICY, NOBODY, AccessRequest("logs", "prod", WEB))
     assert d.reason == "None of your roles (helper) allows `logs`."
-    assert d.hint == "role `viewer` would allow this; it is held by channel C0PAYMENTS"
+    assert d.hint == "role `viewer`; ask a dockbell admin"
+    assert "C0PAYMENTS" not in d.hint and "U012ABC" not in d.hint
     d = evaluate(Policy.empty(), NOBODY, AccessRequest("ps", "prod", None))
     assert d.reason == "You have no dockbell role here."
-    assert d.hint == "a role granting `ps` on host prod"
+    assert d.hint == "a role granting `ps` on host prod; ask a dockbell admin"
     d = evaluate(POLICY, OPS, AccessRequest("exec", "prod", DB))
     assert d.reason == "No shells in databases."
     assert "deny[0]" in (d.hint or "")
@@ -216,10 +218,19 @@ def test_flag_hint_names_the_flag() -> None:
     assert d.reason == (
         "exec --privileged needs an explicit grant (exec-privileged), which your role operator does not give."
     )
-    assert d.hint == "role `admin` would allow this; it is held by user U012ABC"
+    assert d.hint == "role `admin`; ask a dockbell admin"
     policy = load_policy_text("roles:\n  r: {allow: [exec]}\nbindings:\n  - {users: [U0A1], role: r}", "p")
     d = evaluate(policy, Subject("U0A1", frozenset(), "C1"), AccessRequest("exec", "h", WEB, frozenset({"user:root"})))
-    assert d.hint == "a role granting `exec` on container web-1 on host h with flags: [user:root]"
+    assert d.hint == "a role granting `exec` on container web-1 on host h with flags: [user:root]; ask a dockbell admin"
+
+
+def test_refusals_name_the_configured_contact() -> None:
+    text = "contact: '#ops or @oncall'\nroles:\n  r: {allow: [ps]}\nbindings:\n  - {users: [U0A1], role: r}"
+    policy = load_policy_text(text, "p")
+    d = evaluate(policy, Subject("U0A1", frozenset(), "C1"), AccessRequest("logs", "h", WEB))
+    assert d.hint == "a role granting `logs` on container web-1 on host h; ask #ops or @oncall"
+    d = evaluate(policy, Subject("U0A1", frozenset(), "C1"), AccessRequest("zap", "h", WEB))
+    assert not d.allowed
 
 
 def test_empty_policy_denies_everything() -> None:

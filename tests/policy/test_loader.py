@@ -111,7 +111,11 @@ def test_the_message_names_the_file_and_counts() -> None:
     ("text", "expected"),
     [
         ("roles: [viewer]", "1: roles: expected a mapping of role name"),
-        ("- a", "1: expected a mapping with keys roles, bindings, deny, approvals"),
+        ("- a", "1: expected a mapping with keys roles, bindings, deny, approvals, contact"),
+        ("contact: ''", "1: contact: expected who to ask for access"),
+        ("contact: [ops]", "1: contact: expected who to ask for access"),
+        ("contact: \"a\\nb\"", "1: contact: expected who to ask for access"),
+        ("contact: " + "x" * 201, "1: contact: keep it to 200 characters"),
         ("rolez: {}", "1: rolez: unknown key 'rolez' (did you mean 'roles'?)"),
         ("roles:\n  '1x': {allow: [read]}", "2: roles.1x: role names are letters"),
         ("roles:\n  a: {on: {}}", "2: roles.a: missing 'allow'"),
@@ -146,6 +150,11 @@ def test_the_message_names_the_file_and_counts() -> None:
 def test_each_mistake(text: str, expected: str) -> None:
     found = "\n".join(problems(text))
     assert expected in found
+
+
+def test_contact_is_kept() -> None:
+    assert load_policy_text("contact: '#ops or @oncall'", "p").contact == "#ops or @oncall"
+    assert load_policy_text("roles: {}", "p").ask == "a dockbell admin"
 
 
 def test_invalid_yaml_names_the_line() -> None:
