@@ -73,7 +73,7 @@ def build_front(settings: Settings, config: Config, queue_secret: str) -> SlackF
 
     async def answer(response_url: str, text: str) -> None:
         try:
-            await slack.respond(response_url, render.notice(text))
+            await slack.respond(response_url, render.plain_notice(text))  # may quote what was typed
         except Exception:
             log.exception("could not answer through response_url")
 

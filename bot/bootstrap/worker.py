@@ -94,7 +94,7 @@ def build_worker(
     docker = hosts.gateway(host)
 
     async def answer(response_url: str, text: str) -> None:
-        await slack.respond(response_url, render.notice(text))
+        await slack.respond(response_url, render.plain_notice(text))  # may quote what was typed
 
     services = Services(
         registry=build_registry(),

@@ -216,7 +216,7 @@ class CommandRunner:
                 channel=dm,
                 filename=output.filename,
                 content=output.text,
-                initial_comment=f"Output of `docker {render.escape(shown)}`",
+                initial_comment=render.file_comment(shown),
             )
         except SlackRefused as err:
             self.s.metrics.slack_errors.labels(method="files.upload").inc()

@@ -7,14 +7,13 @@ from typing import Any
 
 from bot.core.jobtext import escape as escape
 from bot.core.jobtext import job_state_line
+from bot.slack import clip
 
 SECTION_LIMIT = 3000  # Block Kit: section text is 1..3000 characters
 SHARE_ACTION = "dockbell_share"
 NO_OUTPUT = "_(no output)_"
 
 Message = dict[str, Any]
-
-
 
 
 def code_block(text: str) -> str:
@@ -39,7 +38,7 @@ def output_sections(text: str, budget: int = SECTION_LIMIT) -> list[str]:
     for line in text.split("\n"):
         pieces = _split_long_line(line, room)
         for piece in pieces:
-            size = len(escape(piece)) + 1
+            size = clip.escaped_units(piece, code=True) + 1
             if chunks[-1] and used + size > room:
                 chunks.append([])
                 used = 0
@@ -49,24 +48,37 @@ def output_sections(text: str, budget: int = SECTION_LIMIT) -> list[str]:
 
 
 def _split_long_line(line: str, room: int) -> list[str]:
-    if len(escape(line)) <= room:
+    """Pieces of ``line`` whose code-block form (escaped, fences defused) fits ``room``; linear."""
+    if clip.escaped_units(line, code=True) <= room:
         return [line]
-    pieces, current = [], ""
-    for ch in line:
-        if len(escape(current + ch)) > room:
-            pieces.append(current)
-            current = ""
-        current += ch
-    return [*pieces, current]
+    pieces, start, used = [], 0, 0
+    for at, char in enumerate(line):
+        cost = clip.width(char, code=True)
+        if used + cost > room:
+            pieces.append(line[start:at])
+            start, used = at, 0
+        used += cost
+    return [*pieces, line[start:]]
 
 
 def fits_inline(text: str, max_chars: int) -> bool:
     return len(text) <= max_chars and len(output_sections(text)) <= MAX_OUTPUT_SECTIONS
 
 
+def _command(command_text: str, around: str, budget: int) -> str:
+    """The typed command, escaped, cut so that ``around`` (the rest of the text) still fits ``budget``."""
+    return escape(clip.plain(command_text, budget - clip.units(around)))
+
+
+def _fallback(command_text: str, rest: str) -> str:
+    """A message's top-level text, ``docker COMMAND`` + ``rest``, within Slack's limit for it."""
+    return f"docker {_command(command_text, 'docker ' + rest, clip.MESSAGE_TEXT)}{rest}"
+
+
 def _echo(command_text: str, user_id: str | None = None) -> Message:
     who = f"<@{user_id}> ran " if user_id else ""
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{who}`docker {escape(command_text)}`"}]}
+    shown = _command(command_text, f"{who}`docker `", clip.CONTEXT_TEXT)
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{who}`docker {shown}`"}]}
 
 
 def _share_button(share_id: str) -> Message:
@@ -85,7 +97,18 @@ def _share_button(share_id: str) -> Message:
 
 
 def _note(text: str) -> Message:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip.mrkdwn(text, clip.CONTEXT_TEXT)}]}
+
+
+def _section(text: str, **extra: str) -> Message:
+    """A section of mrkdwn ``text`` (already escaped), cut to the section limit."""
+    return {"type": "section", **extra, "text": {"type": "mrkdwn", "text": clip.mrkdwn(text, clip.SECTION_TEXT)}}
+
+
+def _code_section(text: str, **extra: str) -> Message:
+    """A section showing plain ``text`` as one code block, cut to the section limit."""
+    body = code_block(clip.fenced_body(text, clip.SECTION_TEXT))
+    return {"type": "section", **extra, "text": {"type": "mrkdwn", "text": body}}
 
 
 @dataclass(frozen=True)
@@ -114,7 +137,7 @@ def inline_reply(reply: Reply, *, shared_by: str | None = None) -> Message:
     if reply.share_id:
         blocks.append(_share_button(reply.share_id))
     lines = reply.output.count("\n") + 1 if reply.output else 0
-    message: Message = {"text": f"docker {reply.command_text}: {lines} line(s)", "blocks": blocks}
+    message: Message = {"text": _fallback(reply.command_text, f": {lines} line(s)"), "blocks": blocks}
     message["response_type"] = "in_channel" if shared_by else "ephemeral"
     return message
 
@@ -126,14 +149,9 @@ def file_reply(reply: Reply, *, filename: str, where: str, preview_lines: int) -
     head = "\n".join(lines[:preview_lines])
     while head and len(output_sections(head)) > 1:
         head = head[: len(head) // 2]
-    summary = (
-        f"The output is {len(lines)} lines ({_kb(size)}), too long for a message: "
-        f"it is in *{escape(filename)}* {where}."
-    )
-    blocks: list[Message] = [
-        _echo(reply.command_text),
-        {"type": "section", "text": {"type": "mrkdwn", "text": summary}},
-    ]
+    name = escape(clip.plain(filename, 200))  # a handler may build it from what was typed
+    summary = f"The output is {len(lines)} lines ({_kb(size)}), too long for a message: it is in *{name}* {where}."
+    blocks: list[Message] = [_echo(reply.command_text), _section(summary)]
     if head:
         blocks.append(_note(f"First {min(preview_lines, len(lines))} of {len(lines)} lines:"))
         blocks.append({"type": "section", "block_id": "preview", "text": {"type": "mrkdwn", "text": code_block(head)}})
@@ -143,7 +161,7 @@ def file_reply(reply: Reply, *, filename: str, where: str, preview_lines: int) -
     if reply.share_id:
         blocks.append(_share_button(reply.share_id))
     return {
-        "text": f"docker {reply.command_text}: output in {filename}",
+        "text": _fallback(reply.command_text, f": output in {name}"),
         "blocks": blocks,
         "response_type": "ephemeral",
     }
@@ -154,60 +172,66 @@ def _kb(size: int) -> str:
 
 
 def _error_section(text: str) -> Message:
-    return {"type": "section", "block_id": "errors", "text": {"type": "mrkdwn", "text": _clip(code_block(text))}}
-
-
-def _clip(text: str) -> str:
-    if len(text) <= SECTION_LIMIT:
-        return text
-    return text[: SECTION_LIMIT - 10] + "\n…```"
+    return _code_section(text, block_id="errors")
 
 
 def error_reply(command_text: str, message: str, usage: str | None = None) -> Message:
     """A user error: the docker CLI's wording, and usage where it helps."""
     blocks: list[Message] = [_echo(command_text) if command_text else _note("dockbell")]
-    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(":x: " + escape(message))}})
+    blocks.append(_section(":x: " + escape(clip.plain(message, clip.SECTION_TEXT - 4))))
     if usage:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(code_block(usage))}})
-    return {"text": message.split("\n", 1)[0][:300], "blocks": blocks, "response_type": "ephemeral"}
+        blocks.append(_code_section(usage))
+    return {"text": _first_line(message), "blocks": blocks, "response_type": "ephemeral"}
+
+
+def _first_line(text: str) -> str:
+    """A notification's text: the first line that says something, escaped and short."""
+    first = text.strip().split("\n", 1)[0]
+    return escape(clip.plain(first, 300)) if first else "dockbell"
 
 
 def help_reply(command_text: str, text: str) -> Message:
     return {
-        "text": text.split("\n", 1)[0],
-        "blocks": [
-            _echo(command_text),
-            {"type": "section", "text": {"type": "mrkdwn", "text": _clip(code_block(text))}},
-        ],
+        "text": _first_line(text),
+        "blocks": [_echo(command_text), _code_section(text)],
         "response_type": "ephemeral",
     }
 
 
 def failure_reply(command_text: str, incident: str) -> Message:
-    text = (
-        f":boom: dockbell failed while running `docker {escape(command_text)}` (incident `{incident}`). "
-        "Nothing more was done; the details are in dockbell's log under that incident id."
+    before = ":boom: dockbell failed while running `docker "
+    after = (
+        f"` (incident `{incident}`). Nothing more was done; the details are in dockbell's log under that incident id."
     )
-    return {
-        "text": text,
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
-        "response_type": "ephemeral",
-    }
+    text = before + _command(command_text, before + after, clip.SECTION_TEXT) + after
+    return {"text": text, "blocks": [_section(text)], "response_type": "ephemeral"}
 
 
 def notice(text: str, *, replace_original: bool = False) -> Message:
+    """A short answer in mrkdwn: ``text`` is already escaped (use :func:`plain_notice` otherwise)."""
     message: Message = {
-        "text": text,
+        "text": clip.mrkdwn(text, clip.MESSAGE_TEXT),
         "response_type": "ephemeral",
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": _clip(text)}}],
+        "blocks": [_section(text)],
     }
     if replace_original:
         message["replace_original"] = True
     return message
 
 
+def plain_notice(text: str) -> Message:
+    """A notice of plain words (a UserError's message, which may quote what was typed), escaped."""
+    return notice(escape(clip.plain(text, clip.SECTION_TEXT)))
+
+
 def shared_file_comment(user_id: str, command_text: str) -> str:
-    return f"<@{user_id}> ran `docker {escape(command_text)}`"
+    before = f"<@{user_id}> ran `docker "
+    return f"{before}{_command(command_text, before + '`', clip.FILE_COMMENT)}`"
+
+
+def file_comment(command_text: str) -> str:
+    """The comment on the DM'd file holding a long output."""
+    return f"Output of `docker {_command(command_text, 'Output of `docker `', clip.FILE_COMMENT)}`"
 
 
 CANCEL_ACTION = "dockbell_cancel"
@@ -240,8 +264,8 @@ def _cancel_note(job: Any, command: str) -> str:
     status = str(job.status)
     if status == "running":
         return (
-            f"{who} came too late: `docker {escape(command)}` is already running on the engine, and it cannot be "
-            "taken back. It will finish, and this message will show its outcome."
+            f"{who} came too late: `docker {_command(command, '', 2000)}` is already running on the engine, "
+            "and it cannot be taken back. It will finish, and this message will show its outcome."
         )
     if job.cancellable_running:  # it finished before its worker could stop it
         ended = "the engine had already finished" if status == "succeeded" else "the job had already ended"
@@ -252,11 +276,10 @@ def _cancel_note(job: Any, command: str) -> str:
 def job_message(job: Any, *, position: int) -> Message:
     """The one status message of a job, edited in place as it moves."""
     status = str(job.status)
-    command = job.args.get("command", f"{job.verb} {job.target}")
-    head = f"{_STATE_ICON.get(status, '')} `docker {escape(command)}` on `{escape(job.host)}`: " + job_state_line(
-        job, position
-    )
-    blocks: list[Message] = [{"type": "section", "text": {"type": "mrkdwn", "text": _clip(head)}}]
+    command = str(job.args.get("command", f"{job.verb} {job.target}"))  # what was typed: any length
+    state = job_state_line(job, position)
+    before, after = f"{_STATE_ICON.get(status, '')} `docker ", f"` on `{escape(job.host)}`: {state}"
+    blocks: list[Message] = [_section(before + _command(command, before + after, clip.SECTION_TEXT) + after)]
     detail = ""
     if status == "succeeded" and job.result:
         detail = job.result
@@ -267,14 +290,13 @@ def job_message(job: Any, *, position: int) -> Message:
     if detail:
         lines = detail.split("\n")
         shown = "\n".join(lines[-30:])  # a pull of many layers: the latest lines matter
-        blocks.append(
-            {"type": "section", "block_id": "detail", "text": {"type": "mrkdwn", "text": _clip(code_block(shown))}}
-        )
+        body = code_block(clip.fenced_tail(shown, clip.SECTION_TEXT))  # the end, where the outcome is
+        blocks.append({"type": "section", "block_id": "detail", "text": {"type": "mrkdwn", "text": body}})
     if status == "cancelled" and job.error:  # what the cancel left, in words (e.g. "it never started")
-        blocks.append(_note(_clip(escape(job.error[:1].upper() + job.error[1:]) + ".")))
+        blocks.append(_note(escape(job.error[:1].upper() + job.error[1:]) + "."))
     note = _cancel_note(job, command)
     if note:
-        blocks.append(_note(_clip(note)))
+        blocks.append(_note(note))
     blocks.append(_note(f"job `{job.id}` · requested by <@{job.requester.user_id}>"))
     if cancel_offered(job):
         blocks.append(
@@ -292,4 +314,4 @@ def job_message(job: Any, *, position: int) -> Message:
                 ],
             }
         )
-    return {"text": f"docker {command}: {job_state_line(job, position)}", "blocks": blocks}
+    return {"text": _fallback(command, f": {state}"), "blocks": blocks}
