@@ -56,7 +56,7 @@ class Run:
     stop_reason: str = ""  # why the worker cut it short: user | timeout | stop | lost
     cancelled_by: str = ""
     task: asyncio.Task[None] | None = None  # the whole life of the run
-    handler: asyncio.Task[str] | None = None  # the handler call only
+    handler: asyncio.Task[Any] | None = None  # the handler call only (or the check after a crash)
 
     @property
     def started(self) -> bool:
@@ -80,3 +80,21 @@ class Outcome:
 
 # The one type of a job handler: what it returns is the job's result line, what it raises its error.
 JobHandler = Callable[[JobContext], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a look at a job's target found, after the worker running the job died mid-run.
+
+    ``done``: True, the work was done (``said`` is the job's result); False, it was not
+    (``said`` says so, and why that is known); None, it cannot be told (``said`` gives what
+    was seen).  Only what was seen counts: never a guess.
+    """
+
+    done: bool | None
+    said: str
+
+
+# Run by a worker that took over a job whose worker died while running it (see Worker's
+# ``crash_checks``): the context's job is the dead run's, with its ``started_at``.
+CrashCheck = Callable[[JobContext], Awaitable[Finding]]

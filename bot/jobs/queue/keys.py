@@ -12,6 +12,9 @@ dockbell:worker:<host>:<worker_id>   hash: a live worker; expires 3 heartbeats a
 dockbell:workers:<host>              zset worker_id -> last beat: index of the hashes above
 dockbell:hosts                       zset host -> last beat of any of its workers
 dockbell:job-events:<id>             pub/sub channel: the job's hash as JSON after every change
+dockbell:follower:<id>               string: who follows the job's status message (a lease, with a TTL)
+dockbell:shown:<id>                  string: the job's final state is in its message ("1"), or being put
+                                     there ("showing", a short TTL); see bot/jobs/desk.py
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ WORKER = PREFIX + "worker:"
 WORKERS = PREFIX + "workers:"
 HOSTS = PREFIX + "hosts"
 EVENTS = PREFIX + "job-events:"
+FOLLOWER = PREFIX + "follower:"
+SHOWN = PREFIX + "shown:"
 
 # Ids and host names become parts of key names: keep them to characters that cannot
 # collide with the separators or smuggle glob patterns into a SCAN.

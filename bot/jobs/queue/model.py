@@ -21,10 +21,16 @@ class JobStatus(StrEnum):
         enqueue ──▶ QUEUED ──claim (and its lock)──▶ RUNNING ──handler returns──▶ SUCCEEDED
                       │                                 │ ├──handler raises / timeout──▶ FAILED
                       │ cancel                          │ ├──cancel, where it can take effect──▶ CANCELLED
-                      ▼                                 │ └──worker died, not idempotent──▶ INTERRUPTED
-                  CANCELLED                             └──worker died or handed back, idempotent──▶ QUEUED
+                      ▼                                 │ ├──worker died, not idempotent──▶ INTERRUPTED
+                  CANCELLED                             │ └──worker died, its crash check saw the work done──▶ SUCCEEDED
+                                                        └──worker died or handed back, idempotent──▶ QUEUED
 
     SUCCEEDED, FAILED, CANCELLED and INTERRUPTED are final: a finished job never runs again.
+
+    A job whose worker died mid-run stays RUNNING, held by the worker that took it over,
+    while that worker checks the target (``Worker.crash_checks``: a restart is done if the
+    container's StartedAt moved and it runs).  An INTERRUPTED job's error says what the
+    check saw: not done, or that its effect is unknown.
 
     A cancel takes effect on a queued job of any verb (it never starts), and on a running one
     only when its verb can be stopped mid-run (a pull: bot/jobs/verbs.py).  For any other

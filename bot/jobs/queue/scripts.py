@@ -122,10 +122,11 @@ local function try_start(key, me, run_id, now, ttl)
   return {'started', publish(key)}
 end
 
--- What taking a job's stream message comes to: started, wait (behind a job), or a reason
--- the message was let go (acked): gone, done, or, for a reclaimed job that was running
--- when its worker died, interrupted or failed (too many attempts).
-local function claim(key, msg_id, stream, me, run_id, now, ttl, max_attempts, died, gave_up)
+-- What taking a job's stream message comes to: started, wait (behind a job), check (see
+-- below), or a reason the message was let go (acked): gone, done, or, for a reclaimed job
+-- that was running when its worker died, interrupted or failed (too many attempts).
+-- ``checked``: the verbs whose target this worker can check after a crash, as ",a,b,".
+local function claim(key, msg_id, stream, me, run_id, now, ttl, max_attempts, died, gave_up, checked)
   if redis.call('EXISTS', key) == 0 then
     redis.pcall('XACK', stream, GROUP, msg_id)
     return {'gone'}
@@ -140,6 +141,15 @@ local function claim(key, msg_id, stream, me, run_id, now, ttl, max_attempts, di
     -- Only a reclaimed message gets here: the worker running the job stopped heartbeating.
     -- The job is this worker's now, so the old run (if its worker was only slow) sees it lost.
     redis.call('HSET', key, 'worker_id', cjson.encode(me), 'run_id', cjson.encode(run_id))
+    if string.find(checked, ',' .. (jget(key, 'verb') or '') .. ',', 1, true) then
+      -- The dead run may well have done its work (the engine carries out a restart whatever
+      -- happens to the worker that asked): the worker looks at the target before anything
+      -- else, and finishes the job, or re-runs it, by what it finds (_RESUME).  The job stays
+      -- running meanwhile, held by this run, its lock kept.
+      redis.call('HSET', key, 'heartbeat_at', now)
+      blocker(key, ttl)
+      return {'check', snapshot(key)}
+    end
     if not jget(key, 'idempotent') then return {'interrupted', finish(key, 'interrupted', now, '', died)} end
     if tonumber(redis.call('HGET', key, 'attempts')) >= tonumber(max_attempts) then
       return {'failed', finish(key, 'failed', now, '', gave_up)}
@@ -167,26 +177,27 @@ if lock then redis.call('ZADD', '${LOCK_QUEUE}' .. host .. ':' .. lock, seq, id)
 return {1, publish(key)}
 """
 
-# KEYS: job.  ARGV: worker, run id, now, lock TTL ms, max attempts, message id, stream, died, gave up.
+# KEYS: job.  ARGV: worker, run id, now, lock TTL ms, max attempts, message id, stream, died, gave up, checked.
 _CLAIM = r"""
-return claim(KEYS[1], ARGV[6], ARGV[7], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[8], ARGV[9])
+return claim(KEYS[1], ARGV[6], ARGV[7], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[8], ARGV[9], ARGV[10])
 """
 
 # Read up to one new message per run id given and claim each, in one round trip: under
 # load this replaces XREADGROUP plus a claim per job (no BLOCK here: a script cannot wait).
-# KEYS: stream.  ARGV: worker, now, lock TTL ms, max attempts, died, gave up, run ids...
+# KEYS: stream.  ARGV: worker, now, lock TTL ms, max attempts, died, gave up, checked, run ids...
 _FETCH = r"""
 local stream, me = KEYS[1], ARGV[1]
 local out = {}
-local reply = redis.call('XREADGROUP', 'GROUP', GROUP, me, 'COUNT', #ARGV - 6, 'STREAMS', stream, '>')
+local reply = redis.call('XREADGROUP', 'GROUP', GROUP, me, 'COUNT', #ARGV - 7, 'STREAMS', stream, '>')
 if not reply then return out end
 for i, entry in ipairs(reply[1][2]) do
   local msg_id, fields, job_id = entry[1], entry[2], ''
   for j = 1, #fields, 2 do
     if fields[j] == 'job' then job_id = fields[j + 1] end
   end
-  local run_id = ARGV[6 + i]
-  local step = claim('${JOB}' .. job_id, msg_id, stream, me, run_id, ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+  local run_id = ARGV[7 + i]
+  local step = claim('${JOB}' .. job_id, msg_id, stream, me, run_id, ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6],
+                     ARGV[7])
   out[#out + 1] = {msg_id, job_id, run_id, unpack(step)}
 end
 return out
@@ -198,6 +209,20 @@ local key = KEYS[1]
 local status = jget(key, 'status')
 if status == 'running' and jget(key, 'run_id') == ARGV[2] then return {'started', snapshot(key)} end
 if status ~= 'queued' or jget(key, 'worker_id') ~= ARGV[1] then return {'lost'} end
+return try_start(key, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+"""
+
+# After a check found that a dead run did not do its work, or could not tell: an idempotent
+# job runs again (at most max attempts runs), like any reclaimed idempotent job.
+# KEYS: job.  ARGV: worker, run id, now, lock TTL ms, max attempts, gave up.
+_RESUME = r"""
+local key = KEYS[1]
+if jget(key, 'status') ~= 'running' or jget(key, 'run_id') ~= ARGV[2] then return {'lost'} end
+if tonumber(redis.call('HGET', key, 'attempts')) >= tonumber(ARGV[5]) then
+  return {'failed', finish(key, 'failed', ARGV[3], '', ARGV[6])}
+end
+requeue(key)
+redis.call('HSET', key, 'worker_id', cjson.encode(ARGV[1]), 'heartbeat_at', ARGV[3])
 return try_start(key, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 """
 
@@ -366,7 +391,7 @@ def num(value: float) -> str:
 class Step:
     """What a claim or start attempt came to: started, wait (behind `other`), or a reason to let go."""
 
-    kind: str  # started | wait | gone | done | interrupted | failed | lost
+    kind: str  # started | wait | check | gone | done | interrupted | failed | lost
     fields: dict[str, str] | None = None  # the job's hash when the script changed or read it
     other: str = ""  # the job waited behind
 
@@ -404,6 +429,7 @@ class Scripts:
         self._claim = reg(_CLAIM)
         self._fetch = reg(_FETCH)
         self._try_start = reg(_TRY_START)
+        self._resume = reg(_RESUME)
         self._waiting = reg(_WAITING)
         self._progress = reg(_PROGRESS)
         self._finish = reg(_FINISH)
@@ -429,20 +455,35 @@ class Scripts:
         max_attempts: int,
         msg_id: str,
         host: str,
+        checked: str = ",",
     ) -> Step:
         args = [worker, run_id, num(now), lock_ttl_ms, max_attempts, msg_id, keys.stream(host), DIED]
-        args.append(gave_up(max_attempts))
+        args += [gave_up(max_attempts), checked]
         return _step(await self._claim(keys=[keys.job(job_id)], args=args))
 
     async def fetch(
-        self, host: str, *, worker: str, now: float, lock_ttl_ms: int, max_attempts: int, run_ids: list[str]
+        self,
+        host: str,
+        *,
+        worker: str,
+        now: float,
+        lock_ttl_ms: int,
+        max_attempts: int,
+        run_ids: list[str],
+        checked: str = ",",
     ) -> list[Fetched]:
-        args = [worker, num(now), lock_ttl_ms, max_attempts, DIED, gave_up(max_attempts), *run_ids]
+        args = [worker, num(now), lock_ttl_ms, max_attempts, DIED, gave_up(max_attempts), checked, *run_ids]
         reply = await self._fetch(keys=[keys.stream(host)], args=args)
         return [Fetched(text(r[0]), text(r[1]), text(r[2]), _step(r[3:])) for r in reply or []]
 
     async def try_start(self, job_id: str, *, worker: str, run_id: str, now: float, lock_ttl_ms: int) -> Step:
         return _step(await self._try_start(keys=[keys.job(job_id)], args=[worker, run_id, num(now), lock_ttl_ms]))
+
+    async def resume(
+        self, job_id: str, *, worker: str, run_id: str, now: float, lock_ttl_ms: int, max_attempts: int
+    ) -> Step:
+        args = [worker, run_id, num(now), lock_ttl_ms, max_attempts, gave_up(max_attempts)]
+        return _step(await self._resume(keys=[keys.job(job_id)], args=args))
 
     async def waiting(self, job_id: str, *, worker: str, progress: dict[str, Any]) -> bool:
         return bool(await self._waiting(keys=[keys.job(job_id)], args=[worker, json.dumps(progress)]))

@@ -6,8 +6,12 @@ workers can tell a live job from an orphan:
 
 * a worker that dies (kill -9) stops heartbeating; after ``claim_idle`` seconds any worker
   of the host takes its messages with XAUTOCLAIM (a worker that starts later does it at
-  start-up).  An idempotent job is run again (at most ``max_attempts`` runs), any other
-  is marked ``interrupted``, since its effect on Docker is unknown;
+  start-up).  For a verb with a crash check (``crash_checks``: a restart, a stop...) it
+  first looks at the target: work the dead run had done is reported done ("restarted,
+  confirmed from the container's StartedAt"), work it had not done is re-run if the job is
+  idempotent.  Otherwise an idempotent job is run again (at most ``max_attempts`` runs),
+  any other is marked ``interrupted``, saying what the check saw or that its effect is
+  unknown;
 * ``stop()`` stops claiming, lets running jobs finish for ``drain_timeout`` seconds, then
   cancels the rest and hands them back: idempotent ones to be re-run at once by the next
   worker, the others marked ``interrupted``;
@@ -36,11 +40,11 @@ from redis.exceptions import RedisError, ResponseError
 
 from bot.errors import UserError
 from bot.jobs.queue import keys
-from bot.jobs.queue.context import JobContext, JobHandler, Outcome, Run
+from bot.jobs.queue.context import CrashCheck, Finding, JobContext, JobHandler, Outcome, Run
 from bot.jobs.queue.errors import EffectUnknown, QueueUnavailable
 from bot.jobs.queue.model import Job, text
 from bot.jobs.queue.redisio import REDIS_DOWN, is_nogroup, reaching
-from bot.jobs.queue.scripts import Scripts, Step
+from bot.jobs.queue.scripts import DIED, Scripts, Step
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +73,8 @@ HANDBACK_IDLE_MS = 10 * 365 * 86400 * 1000  # "idle for years": past any worker'
 HANDBACK_WRITE_TIME = 5.0  # past it, a stopping worker leaves its jobs to be recovered as a dead one's
 MAINTENANCE_EVERY = 30.0  # seconds between stream trims and consumer clean-ups
 DEAD_CONSUMER_IDLE_MS = 600_000
+CHECKING = "the worker running it died; checking what it did"
+CHECK_SLACK = 10.0  # a crash check may take the job's own timeout, and this much more
 
 
 class _Backoff:
@@ -104,14 +110,22 @@ class Worker:
         cancel_grace: float = 5.0,  # how long a cancelled handler may take to unwind
         worker_id: str | None = None,
         clock: Callable[[], float] = time.time,
+        crash_checks: Mapping[str, CrashCheck] | None = None,
     ) -> None:
         if not keys.valid_name(host):
             raise ValueError(f"bad host name {host!r}")
+        checks = dict(crash_checks or {})
+        if any(not keys.valid_name(verb) or "," in verb for verb in checks):
+            raise ValueError(f"bad verb among the crash checks: {sorted(checks)}")
         if claim_idle < 3 * heartbeat:
             raise ValueError("claim_idle must be at least 3 heartbeats, or live jobs get reclaimed")
         self.redis = redis
         self.host = host
         self.handlers = dict(handlers)
+        # Per verb: what to look at before a job reclaimed from a dead worker is re-run or
+        # marked interrupted.  Decided by this worker, like its handlers, never by Redis.
+        self.crash_checks = checks
+        self._checked = "," + ",".join(sorted(checks)) + ","
         self.concurrency = concurrency
         self.heartbeat = heartbeat
         self.claim_idle = claim_idle
@@ -279,10 +293,11 @@ class Worker:
                 lock_ttl_ms=self._lock_ttl_ms,
                 max_attempts=self.max_attempts,
                 run_ids=[secrets.token_hex(8) for _ in range(count)],
+                checked=self._checked,
             )
         for item in fetched:
             run = Run(item.job_id, item.msg_id, run_id=item.run_id, claimed=True)
-            if item.step.kind in ("started", "wait"):
+            if item.step.kind in ("started", "wait", "check"):
                 self._spawn(run, item.step)
             else:
                 self._let_go(run, item.step)
@@ -320,6 +335,8 @@ class Worker:
                 step = await self._persist(lambda: self._claim(run), while_serving=True)
                 run.claimed = True
             step = await self._wait_for_lock(run, step)
+            if step.kind == "check":
+                step = await self._wait_for_lock(run, await self._after_crash(run, step))
             if step.kind != "started" or step.fields is None:
                 self._let_go(run, step)
                 return
@@ -341,6 +358,83 @@ class Worker:
             max_attempts=self.max_attempts,
             msg_id=run.msg_id,
             host=self.host,
+            checked=self._checked,
+        )
+
+    async def _after_crash(self, run: Run, step: Step) -> Step:
+        """A job whose worker died mid-run: check its target, then finish it or run it again.
+
+        The job stays running, held by this run, while its verb's crash check looks; the
+        next step is "started"/"wait" for a re-run, or a reason to let go once finished.
+        """
+        assert step.fields is not None
+        job = run.job = Job.from_fields(step.fields)
+        await self._report_progress(run, {"text": CHECKING})
+        finding = await self._check(run, job)
+        if run.stop_reason == "lost":
+            return Step("lost")
+        if finding is None:  # this worker is stopping: the next one checks again
+            run.letting_go = True
+            await self._persist(lambda: self._leave_for_next(run))
+            return Step("handed back")
+        if isinstance(finding, Outcome):
+            await self._conclude(run, finding)
+            return Step("done")
+        log.info("job %s (%s %s) after its worker died: %s", job.id, job.verb, job.target, finding.said)
+        if finding.done:
+            await self._conclude(run, Outcome("succeeded", result=finding.said))
+            return Step("done")
+        if not job.idempotent:
+            await self._conclude(run, Outcome("interrupted", error=finding.said))
+            return Step("done")
+        run.job, run.progress = None, {}
+        return await self._persist(
+            lambda: self._scripts.resume(
+                run.job_id,
+                worker=self.worker_id,
+                run_id=run.run_id,
+                now=self.clock(),
+                lock_ttl_ms=self._lock_ttl_ms,
+                max_attempts=self.max_attempts,
+            )
+        )
+
+    async def _check(self, run: Run, job: Job) -> Finding | Outcome | None:
+        """The verb's crash check, bounded and stoppable like a handler; None if this worker is stopping.
+
+        A UserError from it (the entry's signature does not hold) fails the job, as from a handler.
+        """
+        ctx = JobContext(job, run.cancelled, lambda fields: self._report_progress(run, fields))
+        check = self.crash_checks[job.verb]
+        task = asyncio.create_task(_call_check(check, ctx), name=f"crash check {job.id}")
+        run.handler = task
+        try:
+            await self._await_handler(run, task, job.timeout_seconds + CHECK_SLACK)
+        except asyncio.CancelledError:  # the worker itself is being torn down
+            task.cancel()
+            self._strays.add(task)
+            raise
+        if run.stop_reason in ("stop", "lost"):
+            if not task.done():
+                self._strays.add(task)
+            return None
+        if not task.done() or task.cancelled():
+            if not task.done():
+                self._strays.add(task)
+            return Finding(None, DIED)
+        err = task.exception()
+        if err is not None:
+            if isinstance(err, UserError):
+                return Outcome("failed", error=str(err))
+            log.warning("job %s: the check after its worker died failed: %s", job.id, err)
+            return Finding(None, DIED)
+        finding: Finding = task.result()
+        return finding
+
+    async def _leave_for_next(self, run: Run) -> None:
+        """Give the job's message up, idle for years, so the next worker takes and checks it at once."""
+        await self.redis.xclaim(
+            self._stream, keys.GROUP, self.worker_id, 0, [run.msg_id], idle=HANDBACK_IDLE_MS, justid=True
         )
 
     async def _wait_for_lock(self, run: Run, step: Step) -> Step:
@@ -402,7 +496,7 @@ class Worker:
             raise
         return self._outcome(run, run.handler)
 
-    async def _await_handler(self, run: Run, task: asyncio.Task[str], timeout: float) -> None:
+    async def _await_handler(self, run: Run, task: asyncio.Task[Any], timeout: float) -> None:
         """Until the handler ends, or has had ``cancel_grace`` seconds to end after being cut short.
 
         Rechecks every second rather than trusting the cancel to end the task: a handler that
@@ -689,6 +783,10 @@ class _GaveUp(Exception):
 
 async def _call(handler: JobHandler, ctx: JobContext) -> str:
     return await handler(ctx)
+
+
+async def _call_check(check: CrashCheck, ctx: JobContext) -> Finding:
+    return await check(ctx)
 
 
 def _honour_lost_cancel() -> None:
