@@ -16,7 +16,10 @@ async def run_check(settings: Settings, config: Config) -> int:
     print(f"ok    config {config.source}")
     results: dict[str, Status] = {}
     slack = SlackOut(web_client(settings.slack_bot_token, settings.slack_api_url))
-    results["slack"] = await auth_check(slack, cache_seconds=0)()
+    try:
+        results["slack"] = await auth_check(slack, cache_seconds=0)()
+    finally:
+        await slack.close()
     if settings.slack_app_token:
         ok, detail = await check_app_token(settings.slack_api_url, settings.slack_app_token)
         results["socket"] = Status(ok, detail)

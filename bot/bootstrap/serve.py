@@ -99,7 +99,7 @@ def build_front(settings: Settings, config: Config, queue_secret: str) -> SlackF
         socket_mode=settings.socket_mode,
         open_socket=opener.open if opener is not None else None,
     )
-    front.closers.append(redis.aclose)
+    front.closers += [slack.close, redis.aclose]
     return front
 
 

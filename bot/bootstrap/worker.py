@@ -120,7 +120,7 @@ def build_worker(
         heartbeat=heartbeat,
         claim_idle=claim_idle,
         concurrency=concurrency,
-        closers=(services.jobs.close, hosts.close, redis.aclose),
+        closers=(services.jobs.close, slack.close, hosts.close, redis.aclose),
     )
     readiness = Readiness(
         {"redis": redis_check(redis, settings.redis_url), "docker": docker.health},
