@@ -165,3 +165,16 @@ def test_job_status_keeps_its_state_when_the_command_is_cut() -> None:
     head = message["blocks"][0]["text"]["text"]
     assert head.endswith("` on `local`: running")
     assert message["text"].endswith(": running") and len(message["text"]) <= 4_000  # chat.update's limit
+
+
+def test_the_fake_refuses_what_slack_refuses() -> None:
+    """The checker the tests above lean on: one character over is an invalid_blocks error."""
+    echo = {"type": "context", "elements": [{"type": "mrkdwn", "text": "x" * 3_001}]}
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3_001}}
+    button = {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "b"}, "value": "v" * 2_001}
+    assert validate_blocks([echo]) == ["must be less than 3001 characters [json-pointer:/blocks/0/elements/0/text]"]
+    assert validate_blocks([section]) == ["must be less than 3001 characters [json-pointer:/blocks/0/text/text]"]
+    assert validate_blocks([{"type": "actions", "elements": [button]}]) == [
+        "must be less than 2001 characters [json-pointer:/blocks/0/elements/0/value]"
+    ]
+    assert validate_blocks([{**section, "text": {"type": "mrkdwn", "text": ""}}]) != []
