@@ -143,6 +143,15 @@ def _permission_denied(err: BaseException) -> bool:
     return False
 
 
+def _connection_failure(err: BaseException) -> bool:
+    """The engine could not be reached (refused, reset, socket gone), as opposed to an answer from it."""
+    if isinstance(err, docker.errors.APIError):
+        return False
+    if isinstance(err, requests.exceptions.ConnectionError | ConnectionError | FileNotFoundError):
+        return True
+    return isinstance(err, docker.errors.DockerException) and "Error while fetching server API version" in str(err)
+
+
 def _tls_config(verify: bool, cert_path: str | None) -> docker.tls.TLSConfig | bool:
     """docker's DOCKER_TLS_VERIFY / DOCKER_CERT_PATH convention: ca.pem, cert.pem, key.pem in one folder."""
     if not cert_path:
@@ -195,11 +204,17 @@ class DockerGateway:
             f"Cannot connect to the Docker daemon at {self.base_url}. Is the docker daemon running?"
         )
 
-    async def call(self, fn: Callable[[docker.APIClient], T], *, not_found: str | None = None) -> T:
-        """Run ``fn(api)`` in the pool; translate failures in one place."""
+    async def call(self, fn: Callable[[docker.APIClient], T], *, not_found: str | None = None, retry: bool = True) -> T:
+        """Run ``fn(api)`` in the pool; translate failures in one place.
+
+        ``retry``: after a connection failure, try once more on a fresh client.  An engine that
+        restarted leaves the pooled connections dead, and the first call after it came back
+        would otherwise fail with the outage's error.  Only for calls that are safe to send
+        twice (reads); a state change is sent once (see _change_state).
+        """
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, functools.partial(self._run, fn))
+            return await loop.run_in_executor(self._executor, functools.partial(self._run, fn, retry))
         except Exception as err:
             translated = self._translate(err)
             if translated is None:
@@ -220,8 +235,25 @@ class DockerGateway:
             return DockerError(f"error during connect: {err}")
         return None
 
-    def _run(self, fn: Callable[[docker.APIClient], T]) -> T:
+    def _run(self, fn: Callable[[docker.APIClient], T], retry: bool = False) -> T:
+        client = None
+        try:
+            client = self._api()
+            return fn(client)
+        except Exception as err:
+            if not (retry and _connection_failure(err)):
+                raise
+            self._forget(client)
         return fn(self._api())
+
+    def _forget(self, client: docker.APIClient | None) -> None:
+        """Drop a client whose connections failed, so the next call connects afresh.
+
+        Not closed here: another thread may be mid-call on it; its pool goes with it.
+        """
+        with self._lock:
+            if client is None or self._client is client:
+                self._client = None
 
     # One thin method per Engine API call the handlers use: keeps docker-py's
     # signatures (and its traps: tail must be an int, since an epoch) in this file.
@@ -290,7 +322,7 @@ class DockerGateway:
 
     async def start(self, ref: str) -> StateChange:
         """``docker start REF``; ``changed=False`` when it was already running."""
-        return await self.call(lambda api: self._change_state(api, "start", ref, None))
+        return await self._state_change("start", ref, None)
 
     async def stop(self, ref: str, timeout: int | None = None) -> StateChange:
         """``docker stop [-t N] REF``: SIGTERM (or the image's StopSignal), SIGKILL after N s.
@@ -298,19 +330,31 @@ class DockerGateway:
         Without ``timeout`` no ``t`` is sent, so the engine applies the container's own
         StopTimeout (default 10 s), as the CLI does. ``changed=False``: already stopped.
         """
-        return await self.call(lambda api: self._change_state(api, "stop", ref, timeout))
+        return await self._state_change("stop", ref, timeout)
 
     async def restart(self, ref: str, timeout: int | None = None) -> StateChange:
         """``docker restart [-t N] REF``; a stopped container is simply started."""
-        return await self.call(lambda api: self._change_state(api, "restart", ref, timeout))
+        return await self._state_change("restart", ref, timeout)
 
-    def _change_state(
-        self, api: docker.APIClient, action: Literal["start", "stop", "restart"], ref: str, timeout: int | None
+    async def _state_change(
+        self, action: Literal["start", "stop", "restart"], ref: str, timeout: int | None
     ) -> StateChange:
         # Resolve first: the same lookup the endpoints do (exact ID, exact name, unique ID
         # prefix) with the same "No such container: REF" error, and the action then targets
         # the very container that was resolved (and judged by the access layer), by ID.
-        before = api.inspect_container(ref)
+        # The lookup is a read, retried once on a fresh connection after an engine restart;
+        # the action itself is never sent twice (a second restart is a second outage), and it
+        # goes out on the connection the lookup has just proven.
+        before = await self.inspect_container(ref)
+        return await self.call(lambda api: self._change_state(api, action, before, timeout), retry=False)
+
+    def _change_state(
+        self,
+        api: docker.APIClient,
+        action: Literal["start", "stop", "restart"],
+        before: dict[str, Any],
+        timeout: int | None,
+    ) -> StateChange:
         cid = str(before["Id"])
         params: dict[str, Any] = {}
         http_timeout: float | None = self._timeout
