@@ -10,8 +10,10 @@ from bot.core.cliparse import Flag, Kind
 from bot.core.registry import command
 from bot.core.timeparse import parse_timestamp
 from bot.core.types import Invocation, Output
-from bot.errors import ParseError
+from bot.errors import NotFound, ParseError
 from bot.jobs.context import HandlerContext
+from bot.jobs.gate import NAMED_TARGETS
+from bot.jobs.visible import no_such
 from bot.policy import Target, canonical_verb, roles_of
 from bot.policy.verbs import VERBS
 
@@ -31,7 +33,7 @@ async def whoami(inv: Invocation, ctx: HandlerContext) -> Output:
             scope = f" on {role.on.describe()}" if role and role.on.limits_resources else ""
             lines.append(f"  {rb.role:<12} via {rb.via}: {what}{scope}")
     else:
-        lines.append("Roles:       none (give an admin your Slack user ID above)")
+        lines.append(f"Roles:       none (ask {ctx.access.policy.ask} for one, with your Slack user ID above)")
     return Output("\n".join(lines), filename="whoami.txt")
 
 
@@ -56,12 +58,18 @@ async def can_i(inv: Invocation, ctx: HandlerContext) -> Output:
         raise ParseError('"docker can-i" takes one verb and at most one target.')
     host = ctx.access.host
     target: Target | None = None
-    if words:
-        kinds = VERBS[verb].targets
-        kind = "object" if {"container", "image"} <= kinds else "image" if "image" in kinds else "container"
-        target = await ctx.resolve(kind, words[0], host=host)
-    decision = ctx.access.check(verb, target)
-    on = f" {target.kind} {target.name}" if target else ""
+    refused = ctx.access.refusal(verb)
+    on = f" {words[0]}" if words else ""
+    if refused is not None:
+        # Refused whatever the target: answered without looking it up, so the answer is the
+        # same for a container the caller can see, one they cannot, and one that is not there.
+        ctx.access.decisions.append(refused)
+        decision = refused
+    else:
+        if words:
+            target = await _visible_target(ctx, verb, words[0])
+            on = f" {target.kind} {target.name}"
+        decision = ctx.access.check(verb, target)
     lines = [f"{'yes' if decision.allowed else 'no'}: {verb}{on} on host {host}", f"rule:   {decision.rule}"]
     if not decision.allowed:
         lines.append(f"reason: {decision.reason}")
@@ -70,6 +78,26 @@ async def can_i(inv: Invocation, ctx: HandlerContext) -> Output:
     elif decision.approval is not None:
         lines.append(f"needs approval: {decision.approval.name}")
     return Output("\n".join(lines), filename="can-i.txt")
+
+
+async def _visible_target(ctx: HandlerContext, verb: str, ref: str) -> Target:
+    """The target docker would act on, among what the caller may see; missing and hidden in docker's words.
+
+    A verb whose target need not exist yet (``pull``) is judged by the name typed instead.
+    """
+    kinds = VERBS[verb].targets
+    kind = "object" if {"container", "image"} <= kinds else "image" if "image" in kinds else "container"
+    lookup = ctx.access.lookup(ctx.docker)
+    found = await (
+        lookup.object(ref) if kind == "object" else lookup.image(ref) if kind == "image" else lookup.container(ref)
+    )
+    if found is not None:
+        return found
+    if verb in NAMED_TARGETS:
+        return Target(kind="image", name=ref, image=ref) if kind != "container" else Target(kind="container", name=ref)
+    if kind == "object":
+        raise NotFound(f"Error: No such object: {ref}")
+    raise NotFound(no_such(kind, ref))
 
 
 _MENTION = re.compile(r"^<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>$")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from bot.cli_output import gotemplate
 from bot.cli_output.formatters import containers as cfmt
@@ -19,7 +20,10 @@ from bot.core.timeparse import parse_timestamp
 from bot.core.types import Invocation, Output
 from bot.errors import DockerError, NotFound, ParseError, UserError
 from bot.jobs.context import HandlerContext
-from bot.jobs.gate import container_target
+from bot.jobs.visible import container_target, no_such
+from bot.policy import Target
+
+T = TypeVar("T")
 
 FORMAT_HELP = (
     "Format output using a custom template:\n"
@@ -65,31 +69,56 @@ async def ps(inv: Invocation, ctx: HandlerContext) -> Output:
     size = bool(inv.opt("size")) or cfmt.ps_needs_size(given)
     fmt = cfmt.ps_format(given, quiet=inv.opt("quiet"), size=size)
     limit = 1 if inv.opt("latest") and inv.opt("last") == -1 else inv.opt("last")
+    filters = await _visible_anchors(ctx, parse_filters(inv.opt("filter")))
+    # -n and -l count what the caller sees: the engine's own limit would count hidden
+    # containers too and show fewer rows (or none) than docker shows a caller who sees all.
+    # They include every state, as the engine's limit does.
     listed = await ctx.docker.containers(
-        all=inv.opt("all"), limit=limit, size=size, filters=parse_filters(inv.opt("filter"))
+        all=inv.opt("all") or limit > 0, limit=limit if limit <= 0 else -1, size=size, filters=filters
     )
     rows = [c for c in listed if ctx.access.can_see("ps", container_target(c))]
+    if limit > 0:
+        rows = rows[:limit]  # the engine lists newest first, as the limit wants
     now = ctx.now()
     contexts = [cfmt.ContainerContext(c, trunc=not inv.opt("no_trunc"), now=now) for c in rows]
     text = render_list(fmt, default_table=cfmt.PS_DEFAULT_TABLE, headers=cfmt.CONTAINER_HEADERS, contexts=contexts)
     return Output(text, filename="ps.txt")
 
 
-async def _inspect_one(ctx: HandlerContext, ref: str, kind: str | None) -> dict[str, Any]:
-    if kind in (None, "container"):
-        try:
-            doc = await ctx.docker.inspect_container(ref)
-            return Redactor.from_env(doc.get("Config", {}).get("Env")).document(doc)  # type: ignore[no-any-return]
-        except NotFound:
-            if kind == "container":
-                raise NotFound(f"Error: No such container: {ref}") from None
-    if kind in (None, "image"):
-        try:
-            doc = await ctx.docker.inspect_image(ref)
-            return Redactor.from_env(doc.get("Config", {}).get("Env")).document(doc)  # type: ignore[no-any-return]
-        except NotFound:
-            pass
-    raise NotFound(f"Error: No such {kind or 'object'}: {ref}")
+async def _visible_anchors(ctx: HandlerContext, filters: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``before=``/``since=`` name a container: one the caller may not see is answered as a missing one.
+
+    The engine would list the rows around a hidden container (and its creation order) but
+    refuse a missing one, so each is resolved here among what the caller sees and handed on
+    by ID; what resolves to nothing gets the engine's own words for a missing container.
+    """
+    lookup = ctx.access.lookup(ctx.docker)
+    out = dict(filters)
+    for key in ("before", "since"):
+        if key not in filters:
+            continue
+        resolved = []
+        for value in filters[key]:
+            found = await lookup.container(value)
+            if found is None:
+                raise NotFound(f"Error response from daemon: no such container {value}")
+            resolved.append(found.id)
+        out[key] = resolved
+    return out
+
+
+async def _inspect_one(ctx: HandlerContext, ref: str, target: Target, kind: str | None) -> dict[str, Any]:
+    """The document of what the gate resolved; a target it did not resolve is missing, in docker's words."""
+    try:
+        if target.id and target.kind == "container":
+            doc = await ctx.docker.inspect_container(target.id)
+        elif target.id:
+            doc = await ctx.docker.inspect_image(target.id)
+        else:
+            raise NotFound(ref)
+    except NotFound:  # missing, hidden, or removed since the gate looked: all the same to the caller
+        raise NotFound(f"Error: No such {kind or 'object'}: {ref}") from None
+    return Redactor.from_env(doc.get("Config", {}).get("Env")).document(doc)  # type: ignore[no-any-return]
 
 
 def go_json(value: Any, *, indent: int | None = 4) -> str:
@@ -120,7 +149,10 @@ async def inspect(inv: Invocation, ctx: HandlerContext) -> Output:
     if kind not in (None, "container", "image"):
         raise ParseError(f'"{kind}" is not a valid value for --type')
     template = gotemplate.parse(inv.opt("format")) if inv.opt("format") else None
-    results = await asyncio.gather(*(_inspect_one(ctx, ref, kind) for ref in inv.args), return_exceptions=True)
+    results = await asyncio.gather(
+        *(_inspect_one(ctx, ref, target, kind) for ref, target in zip(inv.args, ctx.targets, strict=True)),
+        return_exceptions=True,
+    )
     docs: list[dict[str, Any]] = []
     errors: list[str] = []
     for result in results:
@@ -181,12 +213,41 @@ async def logs(inv: Invocation, ctx: HandlerContext) -> Output:
     now = ctx.now()
     since = parse_timestamp(inv.opt("since"), now) if inv.opt("since") else None
     until = parse_timestamp(inv.opt("until"), now) if inv.opt("until") else None
-    info = await ctx.docker.inspect_container(ref)
-    raw = await ctx.docker.logs(info["Id"], tail=tail, since=since, until=until, timestamps=inv.opt("timestamps"))
+    info = await _resolved(ctx, ref)
+    raw = await _or_missing(
+        ref, ctx.docker.logs(info["Id"], tail=tail, since=since, until=until, timestamps=inv.opt("timestamps"))
+    )
     text = raw.decode("utf-8", "replace").replace("\r\n", "\n")
     text = Redactor.from_env(info.get("Config", {}).get("Env")).text(text)
     name = info.get("Name", ref).lstrip("/")
     return Output(text.rstrip("\n"), filename=f"{name}.log")
+
+
+def _target_id(ctx: HandlerContext, ref: str) -> str:
+    """The ID the gate resolved ``ref`` to; a missing or hidden container is missing, in docker's words."""
+    target = ctx.targets[0] if ctx.targets else None
+    if target is None or not target.id:
+        raise NotFound(no_such("container", ref))
+    return target.id
+
+
+async def _resolved(ctx: HandlerContext, ref: str) -> dict[str, Any]:
+    """The inspect document of the container the gate resolved, by ID: never looked up again by name."""
+    return await _or_missing(ref, ctx.docker.inspect_container(_target_id(ctx, ref)))
+
+
+async def _or_missing(ref: str, call: Awaitable[T]) -> T:
+    """``call`` on a resolved ID; gone since (NotFound) is worded with what was typed, as a missing one."""
+    try:
+        return await call
+    except NotFound:
+        raise NotFound(no_such("container", ref)) from None
+
+
+async def _sample(ctx: HandlerContext, ref: str, cid: str) -> dict[str, Any]:
+    if not cid:  # the gate found nothing the caller may see
+        raise NotFound(no_such("container", ref))
+    return await _or_missing(ref, ctx.docker.stats(cid))
 
 
 def _parse_tail(value: str) -> int | None:
@@ -217,7 +278,8 @@ async def top(inv: Invocation, ctx: HandlerContext) -> Output:
     for word in ps_args:
         if not _PS_ARG.match(word):
             raise ParseError(f"ps option {word!r} is not allowed")
-    result = await ctx.docker.top(ref, " ".join(ps_args) or None)
+    cid = _target_id(ctx, ref)
+    result = await _or_missing(ref, ctx.docker.top(cid, " ".join(ps_args) or None))
     return Output(sysfmt.format_top(result), filename="top.txt")
 
 
@@ -231,7 +293,7 @@ async def top(inv: Invocation, ctx: HandlerContext) -> Output:
     max_args=2,
 )
 async def port(inv: Invocation, ctx: HandlerContext) -> Output:
-    info = await ctx.docker.inspect_container(inv.args[0])
+    info = await _resolved(ctx, inv.args[0])
     wanted = inv.args[1] if len(inv.args) > 1 else None
     text = cfmt.format_port_output(info, wanted)
     if wanted is not None and not text:
@@ -259,11 +321,14 @@ async def stats(inv: Invocation, ctx: HandlerContext) -> Output:
         )
     if inv.args:
         targets = list(inv.args)
+        ids = [t.id for t in ctx.targets]
     else:
         listed = await ctx.docker.containers(all=inv.opt("all"))
         targets = [c["Id"] for c in listed if ctx.access.can_see("stats", container_target(c))]
+        ids = list(targets)
     # One sample takes ~2 s (the daemon waits for a second reading), so all in parallel.
-    samples = await asyncio.gather(*(ctx.docker.stats(t) for t in targets), return_exceptions=True)
+    pairs = zip(targets, ids, strict=True)
+    samples = await asyncio.gather(*(_sample(ctx, t, i) for t, i in pairs), return_exceptions=True)
     contexts = []
     errors = []
     for target, sample in zip(targets, samples, strict=True):

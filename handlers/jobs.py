@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from bot.cli_output.tabwriter import format_table
@@ -10,10 +11,12 @@ from bot.core.cliparse import Flag
 from bot.core.jobtext import job_state_line
 from bot.core.registry import command
 from bot.core.types import Invocation, Output
-from bot.errors import ParseError, UserError
+from bot.errors import DockerError, DockerUnavailable, ParseError, UserError
 from bot.jobs.context import HandlerContext
+from bot.jobs.inbox import COMMAND_VERB
 from bot.jobs.queue import Job, JobNotFound, JobStatus, live_workers
-from bot.policy import Target
+from bot.jobs.visible import container_target, image_target
+from bot.policy import Target, hosts_with_roles, sees_whole_host
 
 
 @command(
@@ -34,8 +37,9 @@ async def jobs(inv: Invocation, ctx: HandlerContext) -> Output:
         raise ParseError(f"unknown jobs subcommand {inv.args[0]!r}", usage="Usage:  docker jobs [-a] | jobs cancel JOB")
     now = ctx.now()
     listed = await ctx.jobs.queue.list(ctx.access.host, limit=200)
+    shown = await _visible_jobs(ctx, listed)
     rows = [["JOB ID", "COMMAND", "USER", "STATUS", "CREATED", "DURATION"]]
-    for job in listed:
+    for job in shown:
         if not inv.opt("all") and job.finished and now - (job.finished_at or now) > 3600:
             continue
         took = (job.finished_at or now) - job.started_at if job.started_at else 0.0
@@ -54,24 +58,61 @@ async def jobs(inv: Invocation, ctx: HandlerContext) -> Output:
     return Output(format_table(rows), filename="jobs.txt")
 
 
+async def _visible_jobs(ctx: HandlerContext, listed: list[Job]) -> list[Job]:
+    """The caller's own jobs and those on containers and images they may see (issue 8: no peeking past a scope).
+
+    A serve entry (verb ``command``) carries one person's slash command to this worker: it is
+    not a job anyone asked to see, and its text is that person's business (the audit has it).
+    """
+    mine = ctx.requester.user_id
+    wanted = [j for j in listed if j.verb != COMMAND_VERB]
+    current: dict[str, Target] = {}
+    if any(j.requester.user_id != mine and j.verb != "pull" for j in wanted):
+        # Engine down: judged by the names the jobs recorded, as for containers that are gone.
+        with contextlib.suppress(DockerUnavailable):
+            current = {c["Id"]: container_target(c) for c in await ctx.docker.containers(all=True)}
+    return [j for j in wanted if j.requester.user_id == mine or ctx.access.sees(job_target(j, current))]
+
+
+def job_target(job: Job, current: dict[str, Target]) -> Target:
+    """What a job acted on, as the policy judges it: the container as it is now, else the name it recorded."""
+    if job.verb == "pull":
+        return Target(kind="image", name=job.target, image=job.target)
+    if job.target in current:
+        return current[job.target]
+    return Target(kind="container", name=str(job.args.get("target_name") or job.target))
+
+
 async def cancel_job(ctx: HandlerContext, job_id: str) -> Output:
-    """Cancel, for the person who asked for the job or anyone the policy lets run it."""
+    """Cancel, for the person who asked for the job or anyone the policy lets run it.
+
+    A job the caller may not see (on a container outside their scope, or another person's
+    serve entry) is answered like one that does not exist.
+    """
     try:
         job = await ctx.jobs.queue.require(job_id)
     except JobNotFound:
         raise UserError(f"no such job: {job_id}") from None
     if job.requester.user_id != ctx.requester.user_id:
-        kind = "image" if job.verb == "pull" else "container"
-        target = await ctx.resolve(kind, job.target, host=job.host)
+        target = await _current_target(ctx, job)
+        if job.verb == COMMAND_VERB or not ctx.access.sees(target):
+            raise UserError(f"no such job: {job_id}")
         decision = ctx.access.check(job.verb, target)
         if not decision.allowed:
             raise UserError(
                 f"Not allowed to cancel job {job.id}: it is <@{job.requester.user_id}>'s, and {decision.reason} "
-                f"(rule: {decision.rule})"
+                f"(rule: {decision.rule}). Would be allowed by: {decision.hint}"
             )
     after = await ctx.jobs.queue.cancel(job.id, ctx.requester.user_id)
     ctx.targets.append(Target(kind="job", name=job.id))
     return Output(cancel_answer(after), monospace=False)
+
+
+async def _current_target(ctx: HandlerContext, job: Job) -> Target:
+    if job.verb in (COMMAND_VERB, "pull") or job.host != ctx.access.host:
+        return job_target(job, {})
+    found = await ctx.access.lookup(ctx.docker).container(job.target)
+    return found if found is not None and found.id == job.target else job_target(job, {})
 
 
 def cancel_answer(job: Job) -> str:
@@ -94,24 +135,49 @@ def cancel_answer(job: Job) -> str:
 
 @command("hosts", usage="docker hosts", summary="List Docker hosts with their workers' health", max_args=0)
 async def hosts(inv: Invocation, ctx: HandlerContext) -> Output:
+    """The hosts the caller has a role on, with counts of what they may see (issue 8: scoped roles, scoped counts)."""
     now = time.time()
+    access = ctx.access
     rows = [["HOST", "WORKER", "LAST SEEN", "ENGINE", "CONTAINERS", "RUNNING", "IMAGES", "JOBS"]]
-    for name in ctx.hosts.names():
+    for name in hosts_with_roles(access.policy, access.subject, ctx.hosts.names()):
         workers = await live_workers(ctx.jobs.redis, name)
         if not workers:
             rows.append([name, "no live worker", "-", "-", "-", "-", "-", "-"])
+        counts = await _counts(ctx, name, workers[0].info) if workers else ("-", "-", "-")
         for w in workers:
-            info = w.info
             rows.append(
                 [
                     name + (" (default)" if name == ctx.hosts.default else ""),
                     w.worker_id,
                     f"{max(0.0, now - w.heartbeat_at):.1f}s ago",
-                    str(info.get("engine", "?")),
-                    str(info.get("containers", "?")),
-                    str(info.get("running", "?")),
-                    str(info.get("images", "?")),
+                    str(w.info.get("engine", "?")),
+                    *counts,
                     str(len(w.running)),
                 ]
             )
+    if len(rows) == 1:
+        return Output(f"You have no role on any Docker host; ask {access.policy.ask}.", monospace=False)
     return Output(format_table(rows), filename="hosts.txt")
+
+
+async def _counts(ctx: HandlerContext, host: str, info: dict[str, object]) -> tuple[str, str, str]:
+    """CONTAINERS, RUNNING and IMAGES as the caller may see them.
+
+    Whole-host counts come with the worker's heartbeat; a caller whose roles cover only some
+    of a host gets counts of what they see, counted here when this worker serves that host,
+    and "-" otherwise (another worker's engine is not reachable from here).
+    """
+    policy, subject = ctx.access.policy, ctx.access.subject
+    whole_ps = sees_whole_host(policy, subject, host, "ps")
+    whole_images = sees_whole_host(policy, subject, host, "images")
+    if whole_ps and whole_images:
+        return str(info.get("containers", "?")), str(info.get("running", "?")), str(info.get("images", "?"))
+    if host != ctx.access.host or not ctx.hosts.direct(host):
+        return "-", "-", "-"
+    try:
+        listed = [c for c in await ctx.docker.containers(all=True) if ctx.access.can_see("ps", container_target(c))]
+        images = [i for i in await ctx.docker.images() if ctx.access.can_see("images", image_target(i))]
+    except DockerError:
+        return "-", "-", "-"
+    running = sum(1 for c in listed if c.get("State") == "running")
+    return str(len(listed)), str(running), str(len(images))

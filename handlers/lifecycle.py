@@ -6,10 +6,11 @@ from bot.cli_output.pull import pull_reference
 from bot.core.cliparse import Flag, Kind
 from bot.core.registry import command
 from bot.core.types import Invocation, Output, ReplyTo
-from bot.errors import NotAvailableYet, ParseError
+from bot.errors import NotAvailableYet, NotFound
 from bot.jobs.context import HandlerContext
 from bot.jobs.queue import Job, job_id_for
 from bot.jobs.verbs import PULL_TIMEOUT, START_TIMEOUT, stop_timeout
+from bot.jobs.visible import no_such
 from bot.policy import Target
 
 
@@ -68,9 +69,10 @@ async def _container_job(
     inv: Invocation, ctx: HandlerContext, verb: str, args: dict[str, object], timeout: float, idempotent: bool
 ) -> Output:
     await ctx.jobs.require_live(ctx.access.host)
+    # Missing and hidden alike (the gate resolved nothing the caller may see): docker's words, what was typed.
     missing = [t.name for t in ctx.targets if not t.id]
     if missing:
-        raise ParseError("\n".join(f"Error response from daemon: No such container: {m}" for m in missing))
+        raise NotFound("\n".join(no_such("container", m) for m in missing))
     return await _queue(inv, ctx, list(ctx.targets), verb=verb, args=args, timeout=timeout, idempotent=idempotent)
 
 

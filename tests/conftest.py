@@ -24,24 +24,28 @@ from tests.stack import Stack, start_stack
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 
 # Alice is an admin; Bob sees only containers labelled team=payments; Carol is an auditor
-# through a user group; anyone typing in C_OPS is a viewer there.
+# through a user group; anyone typing in C_OPS is a viewer there; Erin is a viewer on host
+# local only.  Anyone else (U_DAVE, say) has only the basics.
 TEST_CONFIG = """
 hosts:
   local: {}
   elsewhere: {url: "unix:///nonexistent/dockbell-test.sock"}
 permissions:
+  contact: "#ops or @oncall"
   roles:
     basics:   {allow: [help, whoami, can-i]}
     viewer:   {allow: [read]}
     payments: {allow: [read], on: {labels: {team: payments}}}
     auditor:  {allow: [audit]}
     admin:    {allow: ["*"], flags: ["*"]}
+    local-viewer: {allow: [read], on: {hosts: [local]}}
   bindings:
     - {everyone: true, role: basics}
     - {users: [U_ALICE], role: admin}
     - {users: [U_BOB], role: payments}
     - {usergroups: [S_AUDIT], role: auditor}
     - {channels: [C_OPS], role: viewer}
+    - {users: [U_ERIN], role: local-viewer}
   deny:
     - {verbs: [logs], on: {names: ["*-secretive"]}, reason: "these logs are private"}
 """

@@ -129,4 +129,8 @@ def test_host_tls_settings_follow_docker_s_cert_folder(tmp_path: Path) -> None:
     hosts = DockerHosts(config, "unix:///tmp/x.sock")
     assert hosts.url("local") == "unix:///tmp/x.sock" and hosts.url("build") == "tcp://b:2376"
     with pytest.raises(UnknownHost, match="Did you mean `build`"):
+        hosts.check("buidl", operator=True)
+    # A user's -H names no host, not even a close one (issue 8).
+    with pytest.raises(UnknownHost) as unknown:
         hosts.check("buidl")
+    assert "build" not in unknown.value.message and "local" not in unknown.value.message

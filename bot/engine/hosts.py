@@ -25,12 +25,20 @@ class DockerHosts:
     def names(self) -> list[str]:
         return [h.name for h in self.config.hosts]
 
-    def check(self, name: str) -> HostConfig:
+    def check(self, name: str, *, operator: bool = False) -> HostConfig:
+        """The host's config; UnknownHost if the config has none.
+
+        The message names no host, not even a close one: which hosts exist is not everyone's
+        business (`/docker hosts` lists those the caller has a role on; serve says the same).
+        ``operator`` is for the command line (`dockbell worker --host`), whose user wrote the config.
+        """
         host = self.config.host_named(name)
         if host is None:
-            close = difflib.get_close_matches(name, self.names(), n=1)
-            hint = f" Did you mean `{close[0]}`?" if close else ""
-            raise UnknownHost(f"unknown Docker host {name!r} (known: {', '.join(self.names())}).{hint}")
+            if operator:
+                close = difflib.get_close_matches(name, self.names(), n=1)
+                hint = f" Did you mean `{close[0]}`?" if close else ""
+                raise UnknownHost(f"unknown Docker host {name!r} (known: {', '.join(self.names())}).{hint}")
+            raise UnknownHost(f"unknown Docker host {name!r}. `/docker hosts` lists the hosts you can use.")
         return host
 
     def url(self, name: str) -> str | None:
