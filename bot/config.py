@@ -12,6 +12,8 @@ from bot.policy import Policy, load_policy, yaml_with_lines
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZE = re.compile(r"^(\d+)\s*(B|KB|MB|GB)$", re.IGNORECASE)
+_BYTES = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
 
 
 def parse_duration(value: object, key: str) -> int:
@@ -23,6 +25,15 @@ def parse_duration(value: object, key: str) -> int:
     raise ConfigError(f"{key}: expected a duration such as 30m or 90s, got {value!r}")
 
 
+def parse_size(value: object, key: str) -> int:
+    """`256KB`, `64MB` (powers of 1024) or a number of bytes."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str) and (m := _SIZE.match(value.strip())) and int(m[1]) > 0:
+        return int(m[1]) * _BYTES[m[2].lower()]
+    raise ConfigError(f"{key}: expected a size such as 256KB or 64MB, got {value!r}")
+
+
 @dataclass(frozen=True)
 class OutputConfig:
     # Longer answers go up as a file.  Up to this size an answer is shown as consecutive
@@ -30,6 +41,19 @@ class OutputConfig:
     max_inline_chars: int = 12000
     preview_lines: int = 15
     share_ttl_seconds: int = 1800  # response_url lives 30 minutes
+    # What Redis keeps for Share clicks: an answer larger than this is shown but not kept
+    # (it says it cannot be shared), and all kept answers together stay under the store's
+    # budget, the oldest evicted first.
+    share_max_bytes: int = 1024 * 1024
+    share_store_bytes: int = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    # No noisy neighbour (docs/commands.md, "Limits"): a command is stopped after this long,
+    # whatever it is doing, and its expensive evaluation runs in this many processes.
+    command_seconds: int = 10
+    evaluation_processes: int = 2
 
 
 @dataclass(frozen=True)
@@ -56,6 +80,7 @@ class HostConfig:
 class Config:
     output: OutputConfig = field(default_factory=OutputConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     # Deny by default: with no permissions section nobody may run anything.
     policy: Policy = field(default_factory=Policy.empty)
     host: str = DEFAULT_HOST  # the default host
@@ -88,11 +113,15 @@ def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] |
         return Config(source=source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping")
-    _check_keys(data, {"output", "audit", "permissions", "hosts", "default_host", "channels"}, source)
+    _check_keys(data, {"output", "audit", "limits", "permissions", "hosts", "default_host", "channels"}, source)
     out = data.get("output") or {}
     if not isinstance(out, dict):
         raise ConfigError(f"{source}: output must be a mapping")
-    _check_keys(out, {"max_inline_chars", "preview_lines", "share_ttl"}, f"{source}: output")
+    _check_keys(
+        out,
+        {"max_inline_chars", "preview_lines", "share_ttl", "share_max_size", "share_store_size"},
+        f"{source}: output",
+    )
     defaults = OutputConfig()
     output = OutputConfig(
         max_inline_chars=_positive_int(
@@ -100,8 +129,15 @@ def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] |
         ),
         preview_lines=_positive_int(out.get("preview_lines", defaults.preview_lines), "output.preview_lines", 40),
         share_ttl_seconds=parse_duration(out.get("share_ttl", defaults.share_ttl_seconds), "output.share_ttl"),
+        share_max_bytes=parse_size(out.get("share_max_size", defaults.share_max_bytes), "output.share_max_size"),
+        share_store_bytes=parse_size(
+            out.get("share_store_size", defaults.share_store_bytes), "output.share_store_size"
+        ),
     )
+    if output.share_store_bytes < output.share_max_bytes:
+        raise ConfigError(f"{source}: output.share_store_size must be at least output.share_max_size")
     audit = _audit(data.get("audit") or {}, source)
+    limits = _limits(data.get("limits") or {}, source)
     policy = (
         load_policy(data["permissions"], source, lines=lines, prefix=("permissions",))
         if data.get("permissions") is not None
@@ -113,7 +149,14 @@ def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] |
         raise ConfigError(f"{source}: default_host: {default!r} is not one of the hosts ({_names(hosts)})")
     channel_hosts = _channel_hosts(data.get("channels") or {}, hosts, source)
     return Config(
-        output=output, audit=audit, policy=policy, host=default, hosts=hosts, channel_hosts=channel_hosts, source=source
+        output=output,
+        audit=audit,
+        limits=limits,
+        policy=policy,
+        host=default,
+        hosts=hosts,
+        channel_hosts=channel_hosts,
+        source=source,
     )
 
 
@@ -166,6 +209,19 @@ def _audit(section: object, source: str) -> AuditConfig:
     return AuditConfig(
         max_entries=_positive_int(section.get("max_entries", defaults.max_entries), "audit.max_entries"),
         max_age_seconds=parse_duration(section.get("max_age", defaults.max_age_seconds), "audit.max_age"),
+    )
+
+
+def _limits(section: object, source: str) -> LimitsConfig:
+    if not isinstance(section, dict):
+        raise ConfigError(f"{source}: limits must be a mapping")
+    _check_keys(section, {"command_time", "evaluation_processes"}, f"{source}: limits")
+    defaults = LimitsConfig()
+    return LimitsConfig(
+        command_seconds=parse_duration(section.get("command_time", defaults.command_seconds), "limits.command_time"),
+        evaluation_processes=_positive_int(
+            section.get("evaluation_processes", defaults.evaluation_processes), "limits.evaluation_processes", 16
+        ),
     )
 
 

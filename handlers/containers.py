@@ -13,6 +13,8 @@ from bot.cli_output.formatters import containers as cfmt
 from bot.cli_output.formatters import stats as sfmt
 from bot.cli_output.formatters import system as sysfmt
 from bot.cli_output.formatters.listing import render_list
+from bot.cli_output.formatters.templated import render_each
+from bot.cli_output.offload import evaluate
 from bot.core.cliparse import Flag, Kind
 from bot.core.redact import Redactor
 from bot.core.registry import command
@@ -66,7 +68,7 @@ async def ps(inv: Invocation, ctx: HandlerContext) -> Output:
     given: str | None = inv.opt("format")
     # Like the CLI: the template is checked before listing, and sizes (costly for the
     # engine) are asked for only when they will be shown.
-    size = bool(inv.opt("size")) or cfmt.ps_needs_size(given)
+    size = bool(inv.opt("size")) or await evaluate(cfmt.ps_needs_size, given)
     fmt = cfmt.ps_format(given, quiet=inv.opt("quiet"), size=size)
     limit = 1 if inv.opt("latest") and inv.opt("last") == -1 else inv.opt("last")
     filters = await _visible_anchors(ctx, parse_filters(inv.opt("filter")))
@@ -81,7 +83,9 @@ async def ps(inv: Invocation, ctx: HandlerContext) -> Output:
         rows = rows[:limit]  # the engine lists newest first, as the limit wants
     now = ctx.now()
     contexts = [cfmt.ContainerContext(c, trunc=not inv.opt("no_trunc"), now=now) for c in rows]
-    text = render_list(fmt, default_table=cfmt.PS_DEFAULT_TABLE, headers=cfmt.CONTAINER_HEADERS, contexts=contexts)
+    text = await evaluate(
+        render_list, fmt, default_table=cfmt.PS_DEFAULT_TABLE, headers=cfmt.CONTAINER_HEADERS, contexts=contexts
+    )
     return Output(text, filename="ps.txt")
 
 
@@ -164,7 +168,8 @@ async def inspect(inv: Invocation, ctx: HandlerContext) -> Output:
             docs.append(result)
     if not docs and errors:
         raise NotFound("\n".join(errors))
-    text = "\n".join(template.execute(d) for d in docs) if template is not None else go_json(docs)
+    # One budget for every document (the command's): inspect -f T x x x ... cannot multiply it.
+    text = await evaluate(render_each, inv.opt("format"), docs) if template is not None else go_json(docs)
     return Output(text, filename="inspect.json", errors=errors)
 
 
@@ -341,7 +346,11 @@ async def stats(inv: Invocation, ctx: HandlerContext) -> Output:
             contexts.append(sfmt.StatsContext(entry, container=target, trunc=not inv.opt("no_trunc")))
     if errors and not contexts:
         raise DockerError("\n".join(errors))
-    text = render_list(
-        inv.opt("format"), default_table=sfmt.STATS_DEFAULT_TABLE, headers=sfmt.STATS_HEADERS, contexts=contexts
+    text = await evaluate(
+        render_list,
+        inv.opt("format"),
+        default_table=sfmt.STATS_DEFAULT_TABLE,
+        headers=sfmt.STATS_HEADERS,
+        contexts=contexts,
     )
     return Output(text, filename="stats.txt", errors=errors)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.cli_output.formatters import images as ifmt
 from bot.cli_output.formatters.listing import render_list
+from bot.cli_output.offload import evaluate
 from bot.cli_output.pull import pull_reference
 from bot.core.cliparse import Flag, Kind
 from bot.core.registry import command
@@ -71,5 +72,7 @@ async def images(inv: Invocation, ctx: HandlerContext) -> Output:
     fmt = ifmt.images_format(inv.opt("format"), quiet=inv.opt("quiet"), digests=inv.opt("digests"))
     every = ifmt.image_rows(raw, digests=inv.opt("digests"), trunc=not inv.opt("no_trunc"), now=ctx.now(), fmt=fmt)
     rows = [r for r in every if ctx.access.can_see("images", _target(r))]
-    text = render_list(fmt, default_table=ifmt.IMAGES_DEFAULT_TABLE, headers=ifmt.IMAGE_HEADERS, contexts=rows)
+    text = await evaluate(
+        render_list, fmt, default_table=ifmt.IMAGES_DEFAULT_TABLE, headers=ifmt.IMAGE_HEADERS, contexts=rows
+    )
     return Output(text, filename="images.txt")

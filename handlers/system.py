@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from bot import __version__
-from bot.cli_output import gotemplate
 from bot.cli_output.formatters import system as sysfmt
+from bot.cli_output.formatters.templated import render_one
+from bot.cli_output.offload import evaluate
 from bot.core.cliparse import Flag, Kind
 from bot.core.registry import command
 from bot.core.types import Invocation, Output
@@ -26,7 +27,7 @@ async def version(inv: Invocation, ctx: HandlerContext) -> Output:
     server = await ctx.docker.version()
     if inv.opt("format"):
         data = {"Client": CLIENT, "Server": server}
-        return Output(gotemplate.parse(inv.opt("format")).execute(data), filename="version.txt")
+        return Output(await evaluate(render_one, inv.opt("format"), data), filename="version.txt")
     return Output(sysfmt.format_version(server, CLIENT), filename="version.txt")
 
 
@@ -41,5 +42,5 @@ async def version(inv: Invocation, ctx: HandlerContext) -> Output:
 async def info(inv: Invocation, ctx: HandlerContext) -> Output:
     data, server = await asyncio.gather(ctx.docker.info(), ctx.docker.version())
     if inv.opt("format"):
-        return Output(gotemplate.parse(inv.opt("format")).execute(data), filename="info.txt")
+        return Output(await evaluate(render_one, inv.opt("format"), data), filename="info.txt")
     return Output(sysfmt.format_info(data, server), filename="info.txt")

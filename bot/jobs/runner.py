@@ -6,16 +6,20 @@ stays a thin translation of Bolt's arguments into these calls.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
+from bot.cli_output.gotemplate.budget import Budget
+from bot.cli_output.offload import EvaluationPool, command_scope
 from bot.config import Config
 from bot.core import dispatch, helptext
 from bot.core.registry import Registry
-from bot.core.shares import NotYours, SharedAnswer, ShareStore
+from bot.core.shares import NotYours, SharedAnswer, ShareStore, TooLargeToShare
 from bot.core.types import Output, Requester
 from bot.engine.gateway import DockerGateway
 from bot.engine.hosts import DockerHosts
@@ -87,6 +91,7 @@ class CommandContext:
 class CommandRunner:
     def __init__(self, services: Services) -> None:
         self.s = services
+        self.evaluation = EvaluationPool(services.config.limits.evaluation_processes)
 
     async def handle_command(
         self, requester: Requester, text: str, response_url: str, *, keep_original: bool = False
@@ -95,7 +100,8 @@ class CommandRunner:
         line = dispatch.read(text)  # split once: the echo, the audit and the parse all use it
         shown = line.shown
         outcome = _Outcome()
-        message = await self._run(requester, line, shown, outcome, response_url)
+        run = self._run(requester, line, shown, outcome, response_url)
+        message = await self._limited(requester, shown, outcome, run)
         elapsed = time.monotonic() - started
         if outcome.forwarded:
             self.s.metrics.commands.labels(command="forwarded", outcome="ok").inc()
@@ -181,6 +187,25 @@ class CommandRunner:
             outcome.label = "failure"
             return render.failure_reply(shown, incident)
 
+    async def _limited(
+        self, requester: Requester, shown: str, outcome: _Outcome, run: Coroutine[Any, Any, render.Message | None]
+    ) -> render.Message | None:
+        """``run``, the whole command, within its limits (docs/commands.md, "Limits").
+
+        One template budget for everything the command evaluates, evaluated off the event
+        loop when it is not cheap (bot.cli_output.offload), and a wall-clock limit on the
+        whole: after it, the person hears that dockbell stopped, and the worker's slot is free.
+        """
+        limit = self.s.config.limits.command_seconds
+        budget = Budget(deadline=time.monotonic() + limit, time_limit=limit)
+        try:
+            with command_scope(self.evaluation, requester.user_id, budget):
+                async with asyncio.timeout(limit):
+                    return await run
+        except TimeoutError:
+            outcome.label = "timeout"
+            return render.error_reply(shown, _stopped(limit, outcome.job_ids))
+
     async def _deliver(self, response_url: str, message: render.Message) -> None:
         try:
             await self.s.slack.respond(response_url, message)
@@ -195,18 +220,10 @@ class CommandRunner:
             return render.notice(render.escape(output.text))
         cfg = self.s.config.output
         as_file = not render.fits_inline(output.text, cfg.max_inline_chars)
-        share_id = await self.s.shares.put(
-            SharedAnswer(
-                requester.user_id,
-                requester.channel_id,
-                shown,
-                output.text,
-                output.filename,
-                as_file,
-                tuple(output.errors),
-            )
+        answer = SharedAnswer(
+            requester.user_id, requester.channel_id, shown, output.text, output.filename, as_file, tuple(output.errors)
         )
-        notes = () if share_id else (":warning: Sharing is unavailable: dockbell cannot reach Redis.",)
+        share_id, notes = await self._keep_for_sharing(answer)
         reply = render.Reply(shown, output.text, tuple(output.errors), share_id, notes)
         if not as_file:
             return render.inline_reply(reply)
@@ -226,6 +243,17 @@ class CommandRunner:
         return render.file_reply(
             reply, filename=output.filename, where="your DM with dockbell", preview_lines=cfg.preview_lines
         )
+
+    async def _keep_for_sharing(self, answer: SharedAnswer) -> tuple[str | None, tuple[str, ...]]:
+        """The Share button's id, or None and a note saying why there is none."""
+        cfg = self.s.config.output
+        try:
+            share_id = await self.s.shares.put(answer, max_bytes=cfg.share_max_bytes, store_bytes=cfg.share_store_bytes)
+        except TooLargeToShare as err:
+            return None, (f"Too large to share ({_size(err.size)}; answers up to {_size(err.limit)} can be).",)
+        if share_id is None:
+            return None, (":warning: Sharing is unavailable: dockbell cannot reach Redis.",)
+        return share_id, ()
 
     async def handle_cancel(self, clicker: Requester, job_id: str, response_url: str) -> None:
         """The Cancel button: the same gate, checks and audit as typing `/docker jobs cancel ID`."""
@@ -286,6 +314,17 @@ class CommandRunner:
                 content=answer.output,
                 initial_comment=render.shared_file_comment(clicker.user_id, answer.command_text),
             )
+
+
+def _stopped(limit: int, job_ids: list[str]) -> str:
+    text = f"dockbell stopped this command after {limit} s (its time limit)."
+    if job_ids:  # queued before the limit: a job runs on its own, and its status message follows it
+        text += f" The job(s) it had already queued go on: {', '.join(job_ids)}."
+    return text
+
+
+def _size(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{max(size // 1024, 1)} KB"
 
 
 def _describe(target: Target) -> str:

@@ -146,14 +146,12 @@ def file_reply(reply: Reply, *, filename: str, where: str, preview_lines: int) -
     """The short summary posted beside output that went up as a file."""
     lines = reply.output.split("\n")
     size = len(reply.output.encode())
-    head = "\n".join(lines[:preview_lines])
-    while head and len(output_sections(head)) > 1:
-        head = head[: len(head) // 2]
+    head, shown = _preview(lines, preview_lines)
     name = escape(clip.plain(filename, 200))  # a handler may build it from what was typed
     summary = f"The output is {len(lines)} lines ({_kb(size)}), too long for a message: it is in *{name}* {where}."
     blocks: list[Message] = [_echo(reply.command_text), _section(summary)]
     if head:
-        blocks.append(_note(f"First {min(preview_lines, len(lines))} of {len(lines)} lines:"))
+        blocks.append(_note(f"First {shown} of {len(lines)} lines:"))
         blocks.append({"type": "section", "block_id": "preview", "text": {"type": "mrkdwn", "text": code_block(head)}})
     if reply.errors:
         blocks.append(_error_section("\n".join(reply.errors)))
@@ -165,6 +163,19 @@ def file_reply(reply: Reply, *, filename: str, where: str, preview_lines: int) -
         "blocks": blocks,
         "response_type": "ephemeral",
     }
+
+
+def _preview(lines: list[str], count: int) -> tuple[str, int]:
+    """The head of an output that fits one code-block section, and how many lines it shows
+    (the last perhaps in part), in time bounded by the section.
+
+    No character escapes to less than one, so nothing past SECTION_LIMIT characters can be
+    shown: lines and head are cut there before anything is measured, however long the output.
+    """
+    head = "\n".join(line[:SECTION_LIMIT] for line in lines[:count])[:SECTION_LIMIT]
+    while head and len(output_sections(head)) > 1:
+        head = head[: len(head) // 2]
+    return head, head.count("\n") + 1
 
 
 def _kb(size: int) -> str:

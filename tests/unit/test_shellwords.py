@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.bootstrap.worker import build_registry
+from bot.config import LimitsConfig
 from bot.core import dispatch, shellwords
 from bot.core.types import Requester
 from bot.errors import ParseError
@@ -160,7 +161,7 @@ async def test_runner_splits_a_command_once(text: str, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(shellwords, "split", counting)
     recorder = _Recorder()
-    config = SimpleNamespace(host_for_channel=lambda channel: "local")
+    config = SimpleNamespace(host_for_channel=lambda channel: "local", limits=LimitsConfig())
     services = Services(
         registry=build_registry(),
         hosts=SimpleNamespace(served="local"),  # type: ignore[arg-type]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from bot.cli_output.gotemplate.budget import check_padding
+from bot.cli_output.gotemplate.budget import CHAR, ELEMENT, PY_CHAR, charge
 from bot.cli_output.gotemplate.errors import FuncError
 from bot.cli_output.gotemplate.jsonenc import go_json
 from bot.cli_output.gotemplate.values import GoFunc
@@ -20,6 +20,7 @@ def _go_title(text: str) -> str:
             return False
         return ch.isspace()
 
+    charge(len(text), PY_CHAR)
     out: list[str] = []
     prev = " "
     for ch in text:
@@ -41,23 +42,45 @@ def _pad_with_space(source: str, prefix: int, suffix: int) -> str:
         return source
     if prefix < 0 or suffix < 0:
         raise FuncError("strings: negative Repeat count")
-    check_padding(prefix + suffix)
+    charge(prefix + len(source) + suffix)
     return " " * prefix + source + " " * suffix
 
 
 def _truncate(source: str, length: int) -> str:
+    charge(len(source))  # the encoding
     data = source.encode("utf-8", "surrogatepass")
     if len(data) < length:
         return source
     if length < 0:
         raise FuncError(f"runtime error: slice bounds out of range [:{length}]")
+    charge(length)
     return data[:length].decode("utf-8", "replace")
 
 
 def _split(text: str, sep: str) -> list[str]:
+    # Counted before the list is built: str.count runs in C, the list of a 2 MB string not.
+    parts = len(text) if sep == "" else text.count(sep) + 1
+    charge(parts, ELEMENT)
+    charge(len(text), CHAR)
     if sep == "":
         return list(text)
     return text.split(sep)
+
+
+def _join(items: list[str], sep: str) -> str:
+    charge(len(items), ELEMENT)
+    charge(sum(map(len, items)) + len(sep) * max(len(items) - 1, 0), CHAR)
+    return sep.join(items)
+
+
+def _lower(text: str) -> str:
+    charge(len(text), PY_CHAR)
+    return "".join(_simple_case(c, "lower") for c in text)
+
+
+def _upper(text: str) -> str:
+    charge(len(text), PY_CHAR)
+    return "".join(_simple_case(c, "upper") for c in text)
 
 
 def _identity(value: str, *_ignored: object) -> str:
@@ -67,14 +90,14 @@ def _identity(value: str, *_ignored: object) -> str:
 DOCKER_FUNCS: dict[str, GoFunc] = {
     "json": GoFunc(go_json, ("any",)),
     "split": GoFunc(_split, ("string", "string")),
-    "join": GoFunc(lambda items, sep: sep.join(items), ("[]string", "string")),
+    "join": GoFunc(_join, ("[]string", "string")),
     "title": GoFunc(_go_title, ("string",)),
-    "lower": GoFunc(lambda s: "".join(_simple_case(c, "lower") for c in s), ("string",)),
-    "upper": GoFunc(lambda s: "".join(_simple_case(c, "upper") for c in s), ("string",)),
+    "lower": GoFunc(_lower, ("string",)),
+    "upper": GoFunc(_upper, ("string",)),
     "pad": GoFunc(_pad_with_space, ("string", "int", "int")),
     "truncate": GoFunc(_truncate, ("string", "int")),
 }
-"""docker/cli's ``templates.basicFunctions``, available to every template."""
+"""docker/cli's ``templates.basicFunctions``, available to every template; each charges what it builds (budget.py)."""
 
 HEADER_FUNCS: dict[str, GoFunc] = {
     "json": GoFunc(_identity, ("string",)),

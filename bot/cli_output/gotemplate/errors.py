@@ -27,6 +27,15 @@ class GoTemplateError(TemplateError):
         self.go_message = go_message
         self.parse_error = parse_error
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuilt from the keyword-only argument too: it crosses a process boundary when a
+        # template runs in the evaluation pool (bot.cli_output.offload).
+        return (_rebuild, (self.go_message, self.parse_error))
+
+
+def _rebuild(go_message: str, parse_error: bool) -> GoTemplateError:
+    return GoTemplateError(go_message, parse_error=parse_error)
+
 
 class ParseFailure(Exception):
     """A parse error, worded and located like Go's."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NoReturn
 
-from bot.cli_output.gotemplate.budget import MAX_DEPTH, Budget, BudgetExceeded
+from bot.cli_output.gotemplate.budget import MAX_DEPTH, Budget, BudgetExceeded, active, using
 from bot.cli_output.gotemplate.errors import ExecFailure, FuncError
 from bot.cli_output.gotemplate.fmt import sprint_value
 from bot.cli_output.gotemplate.funcs import AND_OR, builtin_and_or, builtin_call, truth
@@ -391,6 +391,9 @@ class _State:
         except FuncError as exc:
             self.at(node)
             self.errorf(f"error calling {name}: {exc}")
+        except BudgetExceeded as exc:  # the function charged for what it was about to build
+            self.node = node  # no step: there is no budget left to charge it to
+            self.errorf(f"error calling {name}: {exc}")
 
     def validate(self, value: object, typ: GoParam) -> object:
         """Go's validateType: may the value be passed as a parameter of this type?"""
@@ -451,8 +454,23 @@ class _State:
 def execute(
     text: str, trees: Mapping[str, ListNode], funcs: Mapping[str, GoFunc], name: str, data: object, *, partial: bool
 ) -> str:
-    """Run tree ``name`` on ``data`` with a fresh budget; ``partial`` returns what was written before an error."""
-    state = _State(text, trees, funcs, name, Budget())
+    """Run tree ``name`` on ``data``; ``partial`` returns what was written before an error.
+
+    The work is charged to the active budget (the command's, shared by all its executions),
+    or to a fresh one when none is active.
+    """
+    budget = active()
+    if budget is None:
+        with using(Budget()) as fresh:
+            return _execute(text, trees, funcs, name, data, partial=partial, budget=fresh)
+    return _execute(text, trees, funcs, name, data, partial=partial, budget=budget)
+
+
+def _execute(
+    text: str, trees: Mapping[str, ListNode], funcs: Mapping[str, GoFunc], name: str, data: object, *,
+    partial: bool, budget: Budget,
+) -> str:  # fmt: skip
+    state = _State(text, trees, funcs, name, budget)
     state.push("$", data)
     try:
         state.walk(data, trees[name])

@@ -9,6 +9,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.cli_output.gotemplate.budget import CHAR, ELEMENT, PY_CHAR, charge
 from bot.cli_output.gotemplate.strconv import go_float, go_quote, is_print, nonfinite, quote_rune
 from bot.cli_output.gotemplate.values import MISSING, GoNil, TemplateContext, sorted_items, type_name
 
@@ -36,8 +37,10 @@ def sprint_value(value: object) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, Mapping):
+        charge(len(value), ELEMENT)
         return "map[" + " ".join(f"{sprint_value(k)}:{sprint_value(v)}" for k, v in sorted_items(value)) + "]"
     if isinstance(value, list | tuple):
+        charge(len(value), ELEMENT)
         return "[" + " ".join(sprint_value(v) for v in value) + "]"
     if isinstance(value, TemplateContext):
         return "&{" + value.template_type() + "}"
@@ -50,6 +53,7 @@ def _signed(text: str) -> str:
 
 def go_sprint(*args: object) -> str:
     """``fmt.Sprint``: a space between operands when neither is a string."""
+    charge(len(args), ELEMENT)
     out: list[str] = []
     prev_string = False
     for i, arg in enumerate(args):
@@ -58,11 +62,17 @@ def go_sprint(*args: object) -> str:
             out.append(" ")
         out.append(sprint_value(arg))
         prev_string = is_string
-    return "".join(out)
+    return _charged("".join(out))
 
 
 def go_sprintln(*args: object) -> str:
-    return " ".join(sprint_value(a) for a in args) + "\n"
+    charge(len(args), ELEMENT)
+    return _charged(" ".join(sprint_value(a) for a in args) + "\n")
+
+
+def _charged(text: str) -> str:
+    charge(len(text), CHAR)
+    return text
 
 
 @dataclass
@@ -80,6 +90,7 @@ def _pad(text: str, spec: _Spec, *, numeric: bool = False) -> str:
     if spec.width is None or len(text) >= spec.width:
         return text
     fill = spec.width - len(text)
+    charge(spec.width, CHAR)  # before the padding is built
     if spec.minus:
         return text + " " * fill
     if spec.zero and numeric:
@@ -139,6 +150,7 @@ def _fmt_str(value: str, verb: str, spec: _Spec) -> str | None:
     if verb in "vs":
         return _pad(value, spec)
     if verb == "q":
+        charge(len(value), PY_CHAR)  # go_quote is a Python loop
         if spec.sharp and "`" not in value and all(is_print(c) or c == "\t" for c in value):
             return _pad("`" + value + "`", spec)
         return _pad(go_quote(value, ascii_only=spec.plus), spec)
@@ -164,9 +176,11 @@ def _fmt_arg(arg: object, verb: str, spec: _Spec) -> str:
     elif isinstance(arg, str):
         text = _fmt_str(arg, verb, spec)
     elif isinstance(arg, Mapping):
+        charge(len(arg), ELEMENT)
         inner = " ".join(f"{_fmt_arg(k, verb, _Spec())}:{_fmt_arg(v, verb, _Spec())}" for k, v in sorted_items(arg))
         text = _pad(f"map[{inner}]", spec)
     elif isinstance(arg, list | tuple):
+        charge(len(arg), ELEMENT)
         text = _pad("[" + " ".join(_fmt_arg(v, verb, _Spec()) for v in arg) + "]", spec)
     else:
         text = _pad(sprint_value(arg), spec) if verb in "vs" else None
@@ -248,9 +262,9 @@ def go_sprintf(fmt: str, *args: object) -> str:
         elif argnum >= len(args):
             out.append(f"%!{verb}(MISSING)")
         else:
-            out.append(_fmt_arg(args[argnum], verb, spec))
+            out.append(_charged(_fmt_arg(args[argnum], verb, spec)))
             argnum += 1
     if argnum < len(args):
         extra = ", ".join("<nil>" if a is None else f"{type_name(a)}={sprint_value(a)}" for a in args[argnum:])
         out.append(f"%!(EXTRA {extra})")
-    return "".join(out)
+    return _charged("".join(out))

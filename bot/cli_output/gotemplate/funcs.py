@@ -5,6 +5,7 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Mapping, Sequence
 
+from bot.cli_output.gotemplate.budget import CHAR, PY_CHAR, charge
 from bot.cli_output.gotemplate.errors import FuncError
 from bot.cli_output.gotemplate.fmt import go_sprint, go_sprintf, go_sprintln, sprint_value
 from bot.cli_output.gotemplate.strconv import is_print
@@ -63,6 +64,7 @@ def _index(item: object, *indexes: object) -> object:
         if item is MISSING or item is None or isinstance(item, GoNil):
             raise FuncError("index of nil pointer")
         if isinstance(item, str):
+            charge(len(item), CHAR)  # the encoding
             data = item.encode("utf-8", "surrogatepass")
             x = _index_arg(index, len(data))
             if x == len(data):
@@ -95,6 +97,7 @@ def _slice(item: object, *indexes: object) -> object:
     if isinstance(item, str):
         if len(indexes) == 3:
             raise FuncError("cannot 3-index slice a string")
+        charge(len(item), CHAR)
         data = item.encode("utf-8", "surrogatepass")
         length: int = len(data)
     elif isinstance(item, list | tuple):
@@ -119,6 +122,7 @@ def _len(item: object) -> int:
     if item is None or isinstance(item, GoNil):
         raise FuncError("len of nil pointer")
     if isinstance(item, str):
+        charge(len(item), CHAR)
         return len(item.encode("utf-8", "surrogatepass"))
     if isinstance(item, list | tuple | Mapping):
         return len(item)
@@ -199,9 +203,13 @@ def _ge(arg1: object, arg2: object) -> bool:
 
 def _eval_args(args: Sequence[object]) -> str:
     # html/js/urlquery print their arguments; a missing one is "<no value>" here.
-    if len(args) == 1 and isinstance(args[0], str):
-        return args[0]
-    return go_sprint(*("<no value>" if a is None or a is MISSING else a for a in args))
+    first = args[0] if len(args) == 1 else None
+    if isinstance(first, str):
+        text = first
+    else:
+        text = go_sprint(*("<no value>" if a is None or a is MISSING else a for a in args))
+    charge(len(text), PY_CHAR)  # html, js and urlquery go through it character by character
+    return text
 
 
 def _html(*args: object) -> str:

@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Mapping
 
+from bot.cli_output.gotemplate.budget import ELEMENT, PY_CHAR, charge
 from bot.cli_output.gotemplate.strconv import go_float
 from bot.cli_output.gotemplate.values import MISSING, GoNil, TemplateContext, type_name
 
@@ -15,6 +16,7 @@ class _JSONError(Exception):
 
 
 def _json_string(text: str, escape_html: bool) -> str:
+    charge(len(text), PY_CHAR)  # the encoder is a Python loop over the characters
     out = ['"']
     for ch in text:
         cp = ord(ch)
@@ -57,9 +59,11 @@ def _json(value: object, escape_html: bool) -> str:
         # docker's contexts implement MarshalJSON with json.Marshal, which escapes HTML.
         return _json(dict(sorted(value.template_json().items())), True)
     if isinstance(value, Mapping):
+        charge(len(value), ELEMENT)
         items = [f"{_json_string(str(k), escape_html)}:{_json(v, escape_html)}" for k, v in value.items()]
         return "{" + ",".join(items) + "}"
     if isinstance(value, list | tuple):
+        charge(len(value), ELEMENT)
         return "[" + ",".join(_json(v, escape_html) for v in value) + "]"
     raise _JSONError(f"json: unsupported type: {type_name(value)}")
 
