@@ -15,8 +15,10 @@ Layouts:
 
 What is measured:
 
-* ack: request sent -> HTTP answer, for dockbell and the floor, at concurrency C.  Floor
-  and dockbell run in alternating rounds (``--rounds``) so that a change in the load of
+* ack: request sent -> HTTP answer, for dockbell and the floor, at concurrency C.  A second
+  floor runs Bolt with process_before_response=True, which skips the 10 ms ack poll that
+  is most of the default floor's time (see floor_app.py): the floor for dockbell if it ran
+  Bolt that way.  Floors and dockbell run in alternating rounds (``--rounds``) so that a change in the load of
   this shared machine hits both alike.  A slot is held until its answer arrives (a user
   waiting for the answer), so dockbell's ack is measured while its worker is busy;
 * full answer: request sent -> the response_url POST received by the fake Slack, at
@@ -397,6 +399,7 @@ class Results:
     containers: int
     running: int
     floor: list[Sample]
+    floor_nopoll: list[Sample]
     bot: list[Sample]
     serial: list[Sample]
     cli: list[float]
@@ -452,6 +455,10 @@ async def run(args: argparse.Namespace, workdir: str) -> Results:
             serve = procs.spawn("serve", [sys.executable, "-m", "bot", "serve", "--no-worker", *bind])
             split_worker = procs.spawn("worker", [sys.executable, "-m", "bot", "worker", "--host", "local"])
         floor_proc = procs.spawn("floor", [sys.executable, "-m", "bench.floor_app", str(floor_port)])
+        nopoll_port = free_port()
+        nopoll_args = [sys.executable, "-m", "bench.floor_app", str(nopoll_port), "--before-response"]
+        procs.spawn("floor_nopoll", nopoll_args)
+        nopoll_url = f"http://127.0.0.1:{nopoll_port}/slack/events"
         bot_url = f"http://127.0.0.1:{bot_port}/slack/events"
         floor_url = f"http://127.0.0.1:{floor_port}/slack/events"
 
@@ -461,6 +468,7 @@ async def run(args: argparse.Namespace, workdir: str) -> Results:
         else:
             worker_pid = split_worker.pid
         await wait_http(floor_url)
+        await wait_http(nopoll_url)
         await wait_http(bot_url)
         slack = Slack(control_url)
         await wait_answering(slack, bot_url)
@@ -468,6 +476,7 @@ async def run(args: argparse.Namespace, workdir: str) -> Results:
 
         # Warm-up: connection pools, auth.test, the policy's group lookup, imports on first use.
         await drive(slack, floor_url, min(20, args.n), args.c, False)
+        await drive(slack, nopoll_url, min(20, args.n), args.c, False)
         await drive(slack, bot_url, min(20, args.n), args.c, True)
         await drive(slack, bot_url, 5, 1, True)
         await slack.reset()
@@ -475,6 +484,7 @@ async def run(args: argparse.Namespace, workdir: str) -> Results:
         load_before = loadavg()
         pids = {"serve": serve.pid, "worker": worker_pid, "floor": floor_proc.pid, "fake Slack": fake.pid}
         floor: list[Sample] = []
+        nopoll: list[Sample] = []
         bot: list[Sample] = []
         bot_cpu = dict.fromkeys(pids, 0.0)
         floor_cpu = 0.0
@@ -484,6 +494,7 @@ async def run(args: argparse.Namespace, workdir: str) -> Results:
                 before_floor = cpu_seconds(floor_proc.pid)
                 floor += await drive(slack, floor_url, chunk, args.c, False)
                 floor_cpu += cpu_seconds(floor_proc.pid) - before_floor
+                nopoll += await drive(slack, nopoll_url, chunk, args.c, False)
                 before = {name: cpu_seconds(pid) for name, pid in pids.items()}
                 bot += await drive(slack, bot_url, chunk, args.c, True)
                 for name, pid in pids.items():
@@ -505,6 +516,7 @@ async def run(args: argparse.Namespace, workdir: str) -> Results:
             args.containers,
             running,
             floor,
+            nopoll,
             bot,
             serial,
             cli,
@@ -543,6 +555,7 @@ def verdict(ratio: float, target: float) -> str:
 
 def report(r: Results) -> list[str]:
     floor_ack = [s.ack for s in r.floor]
+    nopoll_ack = [s.ack for s in r.floor_nopoll]
     bot_ack = [s.ack for s in r.bot]
     answers = [s.answer for s in r.bot if s.answer is not None]
     serial = [s.answer for s in r.serial if s.answer is not None]
@@ -551,9 +564,12 @@ def report(r: Results) -> list[str]:
         f"/docker ps x{r.n} at concurrency {r.c}; {r.containers} bench containers ({r.running} running on the engine)",
         f"layout: {layout}",
         line("ack, bare slack-bolt (floor)", floor_ack),
+        line("ack, slack-bolt without the ack poll", nopoll_ack),
         line("ack, dockbell", bot_ack),
         f"p99 ack ratio dockbell/floor: {verdict(pct(bot_ack, 99) / pct(floor_ack, 99), 1.2)}",
         f"p50 ack ratio dockbell/floor: {verdict(statistics.median(bot_ack) / statistics.median(floor_ack), 1.1)}",
+        f"ack ratios dockbell/floor without the poll: p99 {pct(bot_ack, 99) / pct(nopoll_ack, 99):.2f}x,"
+        f" p50 {statistics.median(bot_ack) / statistics.median(nopoll_ack):.2f}x",
         line(f"full answer, dockbell (c={r.c})", answers),
         line(f"full answer, dockbell (c=1, x{len(serial)})", serial),
         line(f"one `docker ps` process (x{len(r.cli)}, serial)", r.cli),
