@@ -12,12 +12,24 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 import redis.exceptions
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 
 def redis_client(url: str) -> aioredis.Redis:
     # Short timeouts: a Redis outage must turn into a clear message, not a stuck command.
-    # socket_timeout stays above the worker's 1 s blocking read.
-    return aioredis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0, retry_on_timeout=False)
+    # socket_timeout stays above the worker's 1 s blocking read.  One immediate retry on a
+    # connection error: after Redis restarts, every pooled connection is dead, and without it
+    # the first command on each fails ("Connection closed by server") although Redis is back
+    # (from_url's clients get no retry from redis-py).  Not on a timeout: that would double
+    # the wait on a Redis that hangs.  The queue's scripts are safe to run twice.
+    return aioredis.Redis.from_url(
+        url,
+        socket_connect_timeout=1.0,
+        socket_timeout=2.0,
+        retry_on_timeout=False,
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
+    )
 
 
 def describe_failure(err: BaseException) -> str:

@@ -12,11 +12,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
 import redis.asyncio as aioredis
 
 from bot.engine.gateway import DockerGateway
 from bot.errors import UserError
+from bot.jobs.crash_checks import crash_checks_for
 from bot.jobs.inbox import COMMAND_VERB, entry_of
 from bot.jobs.queue import JobContext, JobHandler, Worker
 from bot.jobs.queue.signing import COMMAND_TTL, JOB_TTL, Rejected, Signer
@@ -26,6 +28,8 @@ from bot.ops.audit import AuditLog, AuditRecord
 from bot.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 INFO_EVERY = 10.0
 SWEEP_EVERY = 3.0
@@ -60,13 +64,24 @@ class HostWorker:
         self._closers = closers
         handlers = {verb: self._verified(h) for verb, h in verbs.items()}
         handlers[COMMAND_VERB] = self._verified(self._answer)
+        # What to look at before a job whose worker died is re-run or reported (the container's
+        # StartedAt, state, events), checked like a handler: an entry that fails its signature
+        # check is trusted with nothing.
+        checks = {verb: self._verified(check) for verb, check in crash_checks_for(docker).items() if verb in verbs}
         self.worker = Worker(
-            redis, host, handlers, concurrency=concurrency, heartbeat=heartbeat, claim_idle=claim_idle, clock=clock
+            redis,
+            host,
+            handlers,
+            concurrency=concurrency,
+            heartbeat=heartbeat,
+            claim_idle=claim_idle,
+            clock=clock,
+            crash_checks=checks,
         )
         self._info_task: asyncio.Task[None] | None = None
 
-    def _verified(self, handler: JobHandler) -> JobHandler:
-        async def run(ctx: JobContext) -> str:
+    def _verified(self, handler: Callable[[JobContext], Awaitable[T]]) -> Callable[[JobContext], Awaitable[T]]:
+        async def run(ctx: JobContext) -> T:
             job = ctx.job
             try:
                 if job.host != self.host:
