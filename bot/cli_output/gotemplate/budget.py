@@ -38,10 +38,10 @@ MAX_VALUE = 2_000_000  # characters (or elements) of any one string (or list) a 
 MAX_DEPTH = 100  # nesting of parentheses, control blocks and {{template}} calls
 
 # The prices, measured (bench/noisy.py --calibrate prints what they cost on this machine).
-STEP = 1_000  # one node evaluated: ~0.3-1 us in this interpreter
+STEP = 1_500  # one node evaluated: 0.5-1.5 us in this interpreter
 CHAR = 1  # one character built by C code (str.join, slicing, "0" * n)
 PY_CHAR = 300  # one character handled in a Python loop (lower, title, html, js, json, %q)
-ELEMENT = 100  # one list element or map entry built or visited
+ELEMENT = 300  # one list element or map entry built or visited (printing one recurses in Python)
 
 _CLOCK_EVERY = 64  # read the clock once per this many charges: time.monotonic() is not free
 
