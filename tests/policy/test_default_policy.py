@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from bot.config import load_config
 from bot.policy import AccessRequest, Subject, Target, evaluate, load_policy_text
 
 # Keep in step with the policy section shipped in config/dockbell.yml.
@@ -68,3 +71,8 @@ def test_default_admin_needs_approval_for_flags_and_never_gets_the_socket() -> N
     assert flagged.approval is not None and flagged.approval.name == "approvals[0] (dangerous flags)"
     socket = evaluate(policy, admin, AccessRequest("run", "local", new, frozenset({"bind:/", "docker-socket"})))
     assert (socket.allowed, socket.rule) == (False, "deny[0] (the Docker socket is root on the host)")
+
+
+def test_the_shipped_config_names_a_contact() -> None:
+    shipped = Path(__file__).resolve().parents[2] / "config" / "dockbell.yml"
+    assert load_config(str(shipped)).policy.contact == "a dockbell admin"
