@@ -99,7 +99,7 @@ async def test_whoami_and_can_i(slack: SlackSender, fake_slack: FakeSlack, pay: 
 
 async def test_audit_records_allowed_and_refused(slack: SlackSender, fake_slack: FakeSlack, other: str) -> None:
     await run_command(slack, fake_slack, f"top {other}", user_id="U_BOB")
-    reply = await run_command(slack, fake_slack, "audit --user U_BOB --denied --since 10m", user_id="U_CAROL")
+    reply = await run_command(slack, fake_slack, f"audit {other} --user U_BOB --denied --since 10m", user_id="U_CAROL")
     table = output_text(reply)
     assert table.startswith("TIME")
     assert f"top {other}" in table and "deny" in table

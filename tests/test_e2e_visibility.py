@@ -198,7 +198,15 @@ async def test_the_basics_tell_nothing_about_any_name(
     """Dave may not inspect anything: refused before anything is looked up, the same for every word."""
     taken = _all_ids(docker_api)
     for word in (pay, hidden, _id(hidden)[:4], "sha256:" + str(docker_api.inspect_image(TEST_IMAGE)["Id"])[7:11]):
-        for spelling in ("can-i inspect {}", "can-i restart {}", "logs {}", "inspect {}", "restart -t 1 {}"):
+        for spelling in (
+            "can-i inspect {}",
+            "can-i restart {}",
+            "can-i stats {}",
+            "logs {}",
+            "inspect {}",
+            "stats --no-stream {}",
+            "restart -t 1 {}",
+        ):
             text = await _same_as_missing(slack, fake_slack, spelling, word, _missing_hex(taken, 5), user=DAVE)
             assert "busybox" not in text and pay not in text.replace(word, "")
     reply = await run_command(slack, fake_slack, f"logs {pay}", user_id=DAVE)

@@ -65,7 +65,7 @@ def image_target(info: dict[str, Any], ref: str = "") -> Target:
 
 
 def _ambiguous(err: DockerError) -> bool:
-    return AMBIGUOUS in err.message
+    return AMBIGUOUS.lower() in err.message.lower()  # 20.10 capitalises it, later engines do not
 
 
 class Lookup:

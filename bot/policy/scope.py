@@ -90,8 +90,12 @@ def refusal_for_any_target(policy: Policy, subject: Subject, verb: str, host: st
 
 def _refusal_for_any_target(policy: Policy, subject: Subject, verb: str, host: str) -> Decision | None:
     name = verbmod.canonical_verb(verb)
-    if name is None or verbmod.VERBS[name].scope is not Scope.TARGET:
+    if name is None or verbmod.VERBS[name].scope in (Scope.BOT, Scope.HOST):
         return None  # unknown verbs and untargeted verbs: evaluate() decides, with no target to leak
+    if verbmod.VERBS[name].scope is Scope.LIST:
+        # Without a target a list verb is judged exactly so: any role granting it on the host, no blanket deny.
+        whole = evaluate(policy, subject, AccessRequest(name, host, None))
+        return None if whole.allowed else whole
     bindings = roles_of(policy, subject)
     held = [rb.role for rb in bindings]
     for rule in policy.deny:

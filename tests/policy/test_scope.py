@@ -66,8 +66,12 @@ def test_refusal_for_any_target_needs_no_target() -> None:
     # Some target could be allowed: the answer depends on the target, so nothing is refused yet.
     assert refusal_for_any_target(POLICY, OPS, "restart", "prod") is None
     assert refusal_for_any_target(POLICY, SHOP_IN_CHANNEL, "restart", "staging") is None
+    # A list verb named with targets (stats X) is refused as it would be without them.
+    d = refusal_for_any_target(POLICY, NOBODY, "stats", "prod")
+    assert d is not None and d.reason == "None of your roles (helper) allows `stats`."
+    assert refusal_for_any_target(POLICY, OPS, "stats", "prod") is None
     # Untargeted and unknown verbs are evaluate()'s: no target to leak either way.
-    assert refusal_for_any_target(POLICY, NOBODY, "ps", "prod") is None
+    assert refusal_for_any_target(POLICY, NOBODY, "version", "prod") is None
     assert refusal_for_any_target(POLICY, NOBODY, "zap", "prod") is None
 
 
