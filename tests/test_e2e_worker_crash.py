@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from bot.bootstrap.serve import build_front
 from bot.jobs.desk import SHOWN
 from bot.jobs.queue import JobQueue, JobStatus
+from bot.ops.audit import AuditLog
 from tests.conftest import (
     BOT_TOKEN,
     QUEUE_SECRET,
@@ -119,6 +120,9 @@ async def test_kill_9_mid_restart_reports_the_restart_confirmed_from_the_contain
             job = next(j for j in await JobQueue(client).list("local", limit=20) if j.reply_to.thread_ts == ts)
             assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)  # confirmed, not run a second time
             assert await client.get(SHOWN + job.id) == b"1"
+            # Its outcome is audited once, before the message shows it.
+            records = await AuditLog(client, max_entries=1, max_age_seconds=1).query(since=job.created_at - 1)
+            assert [r.outcome for r in records if r.job_id == job.id and r.rule.startswith("job")] == ["job succeeded"]
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:

@@ -16,7 +16,8 @@ Every message reaches its job's final state, once:
   takes over a queued or running job whose lease lapsed (its follower's process died),
   and shows the end of a finished job that nobody showed;
 * the final state goes up under a claim (``dockbell:shown:<id>``, SET NX): whoever gets it
-  shows it and audits the outcome; nobody else does.
+  shows it; nobody else does.  The outcome's audit record is written once, under a claim of
+  its own, whether or not Slack can be told.
 """
 
 from __future__ import annotations
@@ -222,7 +223,8 @@ class JobDesk:
         await self.show(job)
 
     async def _show_final(self, job: Job) -> bool:
-        """Put the end of ``job`` in its message and audit it, unless someone has: True if this call did."""
+        """Audit the end of ``job`` and put it in its message, unless someone has: True if this call showed it."""
+        await self._audit_once(job)
         claimed = await self.redis.set(SHOWN + job.id, "showing", nx=True, px=SHOWING_TTL_MS)
         if not claimed:
             return False
@@ -231,11 +233,15 @@ class JobDesk:
                 await self.redis.delete(SHOWN + job.id)
             return False
         await self._mark_shown(job)
+        return True
+
+    async def _audit_once(self, job: Job) -> None:
+        if self.audit is None or not await self.redis.set(qkeys.AUDITED + job.id, "1", nx=True, ex=SHOWN_TTL):
+            return
         try:
             await self._audit_outcome(job)
-        except Exception as err:
-            log.warning("job %s: its outcome was shown but not audited: %s", job.id, err)
-        return True
+        except Exception as err:  # claimed, then lost: said where an operator looks
+            log.warning("job %s ended %s, but its audit record could not be written: %s", job.id, job.status, err)
 
     async def _mark_shown(self, job: Job) -> None:
         """Turn the claim into a lasting mark; tried for as long as the claim lasts, else it shows twice."""

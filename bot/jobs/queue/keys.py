@@ -15,6 +15,7 @@ dockbell:job-events:<id>             pub/sub channel: the job's hash as JSON aft
 dockbell:follower:<id>               string: who follows the job's status message (a lease, with a TTL)
 dockbell:shown:<id>                  string: the job's final state is in its message ("1"), or being put
                                      there ("showing", a short TTL); see bot/jobs/desk.py
+dockbell:audited:<id>                string: the job's outcome has its audit record (written once)
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ HOSTS = PREFIX + "hosts"
 EVENTS = PREFIX + "job-events:"
 FOLLOWER = PREFIX + "follower:"
 SHOWN = PREFIX + "shown:"
+AUDITED = PREFIX + "audited:"
 
 # Ids and host names become parts of key names: keep them to characters that cannot
 # collide with the separators or smuggle glob patterns into a SCAN.
