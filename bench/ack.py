@@ -17,14 +17,20 @@ What is measured:
 
 * ack: request sent -> HTTP answer, for dockbell and the floor, at concurrency C.  A second
   floor runs Bolt with process_before_response=True, which skips the 10 ms ack poll that
-  is most of the default floor's time (see floor_app.py): the floor for dockbell if it ran
-  Bolt that way.  Floors and dockbell run in alternating rounds (``--rounds``) so that a change in the load of
-  this shared machine hits both alike.  A slot is held until its answer arrives (a user
-  waiting for the answer), so dockbell's ack is measured while its worker is busy;
+  is most of the default floor's time (see floor_app.py): the floor for dockbell if it
+  ran Bolt that way.  Floors and dockbell run in alternating rounds (``--rounds``), so a
+  change in the load of this shared machine hits them alike.  A slot is held until its
+  answer arrives (a user waiting for it), so dockbell's ack is measured while its worker
+  is busy;
 * full answer: request sent -> the response_url POST received by the fake Slack, at
-  concurrency C and at concurrency 1, beside one `docker ps` process (also alternated);
+  concurrency C and at concurrency 1, beside one `docker ps` process (also alternated),
+  and where it went, from the timestamps serve and the worker leave in each job's hash
+  (sent -> enqueued -> started -> answered -> finished);
 * RSS (VmRSS, and peak VmHWM) of serve and of the worker, and their CPU time per request;
 * the machine's load (/proc/loadavg) before and after, and its CPU count.
+
+``--profile DIR`` records serve, the worker and the floor with py-spy (GIL-holding samples,
+speedscope files) during the concurrency-C rounds; the figures of such a run are not clean.
 
 Targets (issue 7): at -c 10 with 50 containers, ack p99 <= 1.2x the floor and p50 <= 1.1x;
 full answer at concurrency 1 <= 0.6x one `docker ps` process.
