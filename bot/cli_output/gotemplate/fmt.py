@@ -176,11 +176,11 @@ def _fmt_arg(arg: object, verb: str, spec: _Spec) -> str:
     elif isinstance(arg, str):
         text = _fmt_str(arg, verb, spec)
     elif isinstance(arg, Mapping):
-        charge(len(arg), ELEMENT)
+        charge(len(arg), 3 * ELEMENT)  # each entry formatted with a spec of its own: ~3x printing it
         inner = " ".join(f"{_fmt_arg(k, verb, _Spec())}:{_fmt_arg(v, verb, _Spec())}" for k, v in sorted_items(arg))
         text = _pad(f"map[{inner}]", spec)
     elif isinstance(arg, list | tuple):
-        charge(len(arg), ELEMENT)
+        charge(len(arg), 3 * ELEMENT)
         text = _pad("[" + " ".join(_fmt_arg(v, verb, _Spec()) for v in arg) + "]", spec)
     else:
         text = _pad(sprint_value(arg), spec) if verb in "vs" else None
