@@ -623,7 +623,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = asyncio.run(bounded())
     except (RuntimeError, TimeoutError) as err:
-        print(f"bench.ack: {err or 'gave up after the deadline'} (logs kept in {workdir})", file=sys.stderr)
+        why = str(err) or f"gave up after --deadline {args.deadline:.0f} s"
+        print(f"bench.ack: {why} (logs kept in {workdir})", file=sys.stderr)
         return 1
     lines = report(results)
     print("\n".join(lines))
