@@ -26,7 +26,7 @@ from bot.settings import Settings
 from bot.slack import render
 from bot.slack.health import auth_check
 from bot.slack.http import SlackFront
-from bot.slack.listeners import build_bolt_app
+from bot.slack.listeners import Handoff, build_bolt_app
 from bot.slack.out import SlackOut, web_client
 from bot.slack.socket_link import LinkOpener
 
@@ -78,11 +78,13 @@ def build_front(settings: Settings, config: Config, queue_secret: str) -> SlackF
             log.exception("could not answer through response_url")
 
     inbox = Inbox(config, queue, answer)
+    handoff = Handoff()
     bolt = build_bolt_app(
         client=client,
         signing_secret=settings.slack_signing_secret,
         inbox=inbox,
         metrics=metrics,
+        handoff=handoff,
         socket_mode=settings.socket_mode,
     )
     checks: dict[str, Check] = {"redis": redis_check(redis, settings.redis_url), "slack": auth_check(slack)}
@@ -99,7 +101,7 @@ def build_front(settings: Settings, config: Config, queue_secret: str) -> SlackF
         socket_mode=settings.socket_mode,
         open_socket=opener.open if opener is not None else None,
     )
-    front.closers += [slack.close, redis.aclose]
+    front.closers += [handoff.drain, slack.close, redis.aclose]
     return front
 
 

@@ -15,6 +15,7 @@ same request finds the first entry instead of running twice.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -54,11 +55,30 @@ def entry_of(job: Job) -> Entry:
 
 
 
+# A host seen live is trusted for this long before its heartbeats are read again: a
+# worker's heartbeat comes every second, and reading them costs serve two Redis round
+# trips per command.  An entry enqueued just after its last worker died waits in the
+# stream for the next worker of that host; it is not lost.
+LIVE_CACHE_SECONDS = 1.0
+
+
 class Inbox:
-    def __init__(self, config: Config, queue: JobQueue, answer: Answer) -> None:
+    def __init__(
+        self, config: Config, queue: JobQueue, answer: Answer, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.config = config
         self.queue = queue
         self.answer = answer
+        self.clock = clock
+        self._live_until: dict[str, float] = {}
+
+    async def _is_live(self, host: str) -> bool:
+        if self._live_until.get(host, 0.0) > self.clock():
+            return True
+        live = await host_is_live(self.queue.redis, host)
+        if live:
+            self._live_until[host] = self.clock() + LIVE_CACHE_SECONDS
+        return live
 
     def host_for(self, requester: Requester, text: str) -> str:
         name = dispatch.route_host(text) or self.config.host_for_channel(requester.channel_id)
@@ -94,7 +114,7 @@ class Inbox:
 
     async def forward(self, host: str, requester: Requester, response_url: str, what: dict[str, str]) -> Job:
         """Enqueue one signed entry for ``host``'s worker; refuse at once if nothing would pick it up."""
-        if not await host_is_live(self.queue.redis, host):
+        if not await self._is_live(host):
             raise ServiceUnavailable(
                 f"host `{host}` has no live worker, so nothing can run there now "
                 f"(start one with `dockbell worker --host {host}`)."

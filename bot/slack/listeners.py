@@ -7,8 +7,10 @@ ones no listener handles (Slack shows the clicker an error after 3 s otherwise).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from collections.abc import Coroutine
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
@@ -28,6 +30,33 @@ log = logging.getLogger(__name__)
 WORKER_ACTIONS = (CANCEL_ACTION, SHARE_ACTION)
 
 
+class Handoff:
+    """The work a listener starts after its ack: owned here, so none is lost or left running.
+
+    Bolt answers Slack when the listener returns (``process_before_response=True``); the
+    inbox call then runs as a task of its own.  Bolt's other mode holds every ack in a
+    10 ms polling sleep, which is most of the framework's floor.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (err := task.exception()) is not None:
+            log.error("work after an ack failed", exc_info=err)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Let acked requests reach the queue before the process stops."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+
 class Inbox(Protocol):
     async def command(self, requester: Requester, text: str, response_url: str) -> None: ...
 
@@ -40,6 +69,7 @@ def build_bolt_app(
     signing_secret: str,
     inbox: Inbox,
     metrics: Metrics,
+    handoff: Handoff,
     socket_mode: bool = False,
 ) -> AsyncApp:
     app = AsyncApp(
@@ -47,7 +77,7 @@ def build_bolt_app(
         signing_secret=signing_secret or None,
         # Socket Mode connections are authenticated by the app token; HTTP requests by their signature.
         request_verification_enabled=not socket_mode,
-        process_before_response=False,
+        process_before_response=True,
     )
 
     @app.command("/docker")
@@ -61,15 +91,16 @@ def build_bolt_app(
             team_id=command.get("team_id", ""),
             user_name=command.get("user_name", ""),
         )
-        await inbox.command(requester, command.get("text", ""), command["response_url"])
+        handoff.start(inbox.command(requester, command.get("text", ""), command["response_url"]), "enqueue command")
 
     @app.action(re.compile("^(" + "|".join(map(re.escape, WORKER_ACTIONS)) + ")$"))
     async def on_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         metrics.received.labels(kind="click").inc()
-        await inbox.click(
+        click = inbox.click(
             clicker(body), str(action.get("action_id", "")), str(action.get("value", "")), body["response_url"]
         )
+        handoff.start(click, "enqueue click")
 
     @app.action(re.compile(".*"))
     async def on_other_action(ack: AsyncAck, action: dict[str, Any]) -> None:
