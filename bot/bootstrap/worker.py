@@ -84,7 +84,7 @@ def build_worker(
     """Raises UserError for an unknown host, ConfigError for missing settings."""
     settings.require_working()
     hosts = DockerHosts(config, settings.docker_host, served=host)
-    hosts.check(host)
+    hosts.check(host, operator=True)  # the operator typed it: name the configured hosts
     redis = redis_client(settings.redis_url)
     slack = SlackOut(web_client(settings.slack_bot_token, settings.slack_api_url))
     signer = Signer.from_secret(settings.queue_secret)

@@ -56,6 +56,3 @@ class HandlerContext(Protocol):
     def hosts(self) -> DockerHosts: ...
 
     def now(self) -> float: ...
-
-    async def resolve(self, kind: str, ref: str, *, host: str, only: str | None = None) -> Target:
-        """The object docker would act on for ``ref``, as the gate sees it."""

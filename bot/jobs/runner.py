@@ -84,9 +84,6 @@ class CommandContext:
     def now(self) -> float:
         return self.clock()
 
-    async def resolve(self, kind: str, ref: str, *, host: str, only: str | None = None) -> Target:
-        return await self.gate.resolve(kind, ref, host=host, only=only)
-
 
 class CommandRunner:
     def __init__(self, services: Services) -> None:
