@@ -62,10 +62,12 @@ async def test_inspect_of_many_documents_has_one_budget(slack: SlackSender, fake
     assert "template too expensive: more work than dockbell allows one command" in many
 
 
-async def test_an_admins_ps_is_answered_while_a_viewers_hostile_templates_run(
+async def test_an_admins_ps_is_answered_while_viewers_hostile_templates_run(
     slack: SlackSender, fake_slack: FakeSlack, redis_server: RedisServer, bot: Stack
 ) -> None:
-    acks = [await slack.command(SPLIT_JOIN, user_id=VIEWER, channel_id=OPS) for _ in range(4)]
+    # Two viewers, two each: what the pool takes from one person (one running, one waiting).
+    viewers = [f"{VIEWER}{n}" for n in (1, 2) for _ in range(2)]
+    acks = [await slack.command(SPLIT_JOIN, user_id=user, channel_id=OPS) for user in viewers]
     urls = [str(ack.response_url) for ack in acks]
     queue = JobQueue(bot.workers["local"].worker.redis, signer=Signer.from_secret(QUEUE_SECRET))
 
@@ -73,15 +75,24 @@ async def test_an_admins_ps_is_answered_while_a_viewers_hostile_templates_run(
         jobs = [await queue.get(job_id_for("local", COMMAND_VERB, url, "")) for url in urls]
         return all(job is not None and str(job.status) in ("running", "succeeded", "failed") for job in jobs)
 
-    await eventually(all_running, what="the worker to run the viewer's four commands")
+    await eventually(all_running, what="the worker to run the viewers' commands")
     admin = await run_command(slack, fake_slack, "ps", user_id="U_ALICE")
     answered = {post.url for post in fake_slack.response_posts}
-    # The viewer's commands take their turns one by one; the admin's did not wait for them.
+    # Each viewer's second command waits for their first; the admin's waited for neither.
     assert any(url not in answered for url in urls), "the admin's ps waited for the hostile templates"
     assert "CONTAINER ID" in all_text(admin)
     for url in urls:
         post = await fake_slack.wait_for_response(_to(url), timeout=30)
         assert "template too expensive" in all_text(dict(post.body))
+
+
+async def test_a_third_hostile_template_of_one_viewer_is_refused_at_once(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    urls = [str((await slack.command(SPLIT_JOIN, user_id=VIEWER, channel_id=OPS)).response_url) for _ in range(3)]
+    texts = [all_text(dict((await fake_slack.wait_for_response(_to(url), timeout=30)).body)) for url in urls]
+    assert sum("template too expensive" in t for t in texts) == 2
+    assert sum("still evaluating your earlier templates, so it did not finish this one" in t for t in texts) == 1
 
 
 def _to(url: str) -> Callable[[ResponsePost], bool]:

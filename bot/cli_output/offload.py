@@ -10,7 +10,11 @@ is giving.  So handlers hand that work to :func:`evaluate`, which
 2. otherwise runs it again in a process of the :class:`EvaluationPool` (its own CPU and its
    own GIL: a thread would still take the loop's GIL away for 5 ms at a time), with what is
    left of the command's budget and its deadline.  One person has at most one evaluation in
-   the pool at a time, so a burst of hostile commands queues behind itself.
+   the pool at a time, and one more waiting (:data:`PER_PERSON`); all together at most
+   :data:`PENDING_PER_PROCESS` per process wait.  Past that a command is refused at once with
+   a short error (before any inline attempt, for a person at their limit), so that evaluations
+   waiting for their turn never hold all of the worker's command slots, and a burst costs the
+   loop nothing: another person's cheap command always finds a slot.
 
 The work is pure (data in, text out), so running it a second time is safe; the slice spent
 inline is charged like any other work.  ``fn`` and its arguments cross a process boundary:
@@ -46,6 +50,8 @@ R = TypeVar("R")
 INLINE_WORK = 10_000_000  # work units tried on the event loop: ~10 ms of CPU (20 ms at worst)
 CHILD_MEMORY = 1 << 30  # address space of an evaluation process; past it a template gets MemoryError
 DEFAULT_WORKERS = 2
+PER_PERSON = 2  # one person's evaluations in the pool: one running, one waiting its turn
+PENDING_PER_PROCESS = 4  # evaluations in the pool or waiting for it, everyone's together, per process
 
 _executors: dict[int, ProcessPoolExecutor] = {}  # one per process and size: tests start many runners
 
@@ -104,8 +110,26 @@ class EvaluationPool:
             if not self._waiting[key]:
                 del self._waiting[key], self._turns[key]
 
+    def admit(self, key: str, *, everyone: bool = True) -> None:
+        """Raise TemplateError if ``key`` (or, with ``everyone``, all together) has as many evaluations
+        pending as allowed."""
+        if self._waiting.get(key, 0) >= PER_PERSON:
+            raise TemplateError(
+                "dockbell is still evaluating your earlier templates, so it did not finish this one. "
+                "Send it again once they have answered."
+            )
+        if everyone and sum(self._waiting.values()) >= PENDING_PER_PROCESS * self.workers:
+            raise TemplateError(
+                "dockbell is busy evaluating other templates, so it did not finish this one. Try again in a moment."
+            )
+
     async def run(self, key: str, budget: Budget, fn: Callable[..., R], *args: object, **kwargs: object) -> R:
-        """``fn(*args, **kwargs)`` in a process, charged to ``budget``; ``key`` is whose turn it is."""
+        """``fn(*args, **kwargs)`` in a process, charged to ``budget``; ``key`` is whose turn it is.
+
+        Raises TemplateError at once, sending nothing to the pool, when ``key`` or everyone
+        together has as many evaluations pending as the limits allow.
+        """
+        self.admit(key)
         async with self._turn(key):
             executor = _executor(self.workers)
             loop = asyncio.get_running_loop()
@@ -157,6 +181,10 @@ async def evaluate(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     if scope is None:
         with using(Budget()):
             return fn(*args, **kwargs)
+    # Someone with all their evaluations pending is answered before any work: a burst of
+    # commands costs the loop no inline attempts.  (A full pool refuses only what needs it:
+    # a cheap command of someone else's still runs inline.)
+    scope.pool.admit(scope.key, everyone=False)
     budget = scope.budget
     chars = budget.chars
     budget.slice = INLINE_WORK

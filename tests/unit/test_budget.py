@@ -149,19 +149,39 @@ async def test_expensive_work_runs_in_a_process_with_what_is_left_of_the_budget(
     assert b.work < 0 or MAX_WORK - b.work > used  # the child's spending came back
 
 
-async def test_one_persons_evaluations_take_turns() -> None:
+async def test_one_persons_evaluations_take_turns_and_a_third_is_refused_at_once() -> None:
     pool = EvaluationPool(workers=2)
 
-    async def one() -> str:
-        with command_scope(pool, "U1", Budget(deadline=time.monotonic() + 60, time_limit=60)):
+    async def one(key: str = "U1") -> str:
+        with command_scope(pool, key, Budget(deadline=time.monotonic() + 60, time_limit=60)):
             return await evaluate(render_one, "{{range 30000}}{{$}}{{end}}", "z")
 
     both = asyncio.gather(one(), one())
     while pool._waiting.get("U1") != 2:  # both asked for a turn ...
         await asyncio.sleep(0.01)
     assert pool._turns["U1"].locked()  # ... and one holds it while the other waits, with a process free
+    with pytest.raises(TemplateError, match="still evaluating your earlier templates"):
+        await one()  # a third would hold a command slot for nothing
+    assert await one("U2") == "z" * 30000  # someone else's runs meanwhile
     assert list(await both) == ["z" * 30000] * 2
     assert not pool._turns  # nothing is left behind for a person with no work
+
+
+async def test_everyones_pending_evaluations_are_bounded() -> None:
+    pool = EvaluationPool(workers=1)
+    many = [asyncio.ensure_future(_slow(pool, f"U{i}")) for i in range(offload.PENDING_PER_PROCESS)]
+    while sum(pool._waiting.values()) < offload.PENDING_PER_PROCESS:
+        await asyncio.sleep(0.01)
+    with pytest.raises(TemplateError, match="busy evaluating other templates"):
+        await _slow(pool, "U_LATE")
+    with command_scope(pool, "U_CHEAP", Budget()):
+        assert await evaluate(render_one, "{{.}}", "ok") == "ok"  # what needs no pool still runs
+    assert all(out == "w" * 30000 for out in await asyncio.gather(*many))
+
+
+async def _slow(pool: EvaluationPool, key: str) -> str:
+    with command_scope(pool, key, Budget(deadline=time.monotonic() + 60, time_limit=60)):
+        return await evaluate(render_one, "{{range 30000}}{{$}}{{end}}", "w")
 
 
 # -- the preview --------------------------------------------------------------------------------------
