@@ -21,13 +21,14 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 
 from bot.core.types import ReplyTo, Requester
-from bot.jobs.queue import Job, JobQueue, job_id_for
+from bot.jobs.queue import Cancellable, Job, JobQueue, job_id_for
 from bot.jobs.queue.signing import Signer
 from bot.ops.audit import STREAM as AUDIT_STREAM
 from tests.conftest import BOT_TOKEN, QUEUE_SECRET, SIGNING_SECRET, TEST_CONFIG, wait_for_worker
 from tests.fakeslack import FakeSlack, SlackSender
 from tests.helpers import output_text, run_command
 from tests.rig import Containers, RedisServer
+from tests.stack import Stack
 
 pytestmark = pytest.mark.e2e
 session_loop = pytest.mark.asyncio(loop_scope="session")
@@ -251,3 +252,10 @@ async def test_forged_and_expired_entries_are_rejected_and_audited(
     rejected = [r for r in rows if r.get("job_id") in (job.id, stale.id)]
     assert len(rejected) == 2, rejected
     assert all(r["decision"] == "deny" and "rejected" in r["outcome"] for r in rejected), json.dumps(rejected)
+
+
+def test_a_running_pull_stays_cancellable_behind_the_signature_check(bot: Stack) -> None:
+    """The worker stops a running job for a cancel only when its handler is Cancellable."""
+    handlers = bot.workers["local"].worker.worker.handlers
+    assert isinstance(handlers["pull"], Cancellable)
+    assert not isinstance(handlers["restart"], Cancellable)

@@ -113,6 +113,7 @@ async def fragile_bot(
     own_redis = RedisServer.start()
     settings = bot_settings(fake_slack, own_redis.url, DOCKER_HOST="unix://" + proxy.path)
     app = await start_stack(settings, make_test_config())
+    await wait_for_worker(own_redis.url, "local")
     fake_slack.reset()
     sender = SlackSender(fake_slack, app.url + "/slack/events", SIGNING_SECRET)
     yield app, sender, proxy, own_redis

@@ -20,7 +20,7 @@ from bot.engine.gateway import DockerGateway
 from bot.errors import UserError
 from bot.jobs.crash_checks import crash_checks_for
 from bot.jobs.inbox import COMMAND_VERB, entry_of
-from bot.jobs.queue import JobContext, JobHandler, Worker
+from bot.jobs.queue import Cancellable, JobContext, JobHandler, Worker
 from bot.jobs.queue.signing import COMMAND_TTL, JOB_TTL, Rejected, Signer
 from bot.jobs.runner import CommandRunner
 from bot.jobs.verbs import engine_info
@@ -62,7 +62,7 @@ class HostWorker:
         self.metrics = metrics
         self.clock = clock
         self._closers = closers
-        handlers = {verb: self._verified(h) for verb, h in verbs.items()}
+        handlers: dict[str, JobHandler] = {verb: self._verified_handler(h) for verb, h in verbs.items()}
         handlers[COMMAND_VERB] = self._verified(self._answer)
         # What to look at before a job whose worker died is re-run or reported (the container's
         # StartedAt, state, events), checked like a handler: an entry that fails its signature
@@ -79,6 +79,13 @@ class HostWorker:
             crash_checks=checks,
         )
         self._info_task: asyncio.Task[None] | None = None
+
+    def _verified_handler(self, handler: JobHandler) -> JobHandler:
+        """The signature check around a job verb; a Cancellable stays Cancellable, or the
+        worker would never stop it for a cancel."""
+        if isinstance(handler, Cancellable):
+            return Cancellable(self._verified(handler.handler), handler.effect)
+        return self._verified(handler)
 
     def _verified(self, handler: Callable[[JobContext], Awaitable[T]]) -> Callable[[JobContext], Awaitable[T]]:
         async def run(ctx: JobContext) -> T:
