@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from bot.core.types import Invocation, Requester
 from bot.engine.gateway import DockerGateway
 from bot.engine.hosts import DockerHosts
-from bot.errors import UserError
+from bot.errors import ParseError, UserError
 from bot.jobs.visible import Lookup
 from bot.policy import (
     AccessRequest,
@@ -135,7 +135,7 @@ def _hidden_decision(target: Target) -> Decision:
 
 
 # Verbs whose target need not exist yet: judged by the name typed when nothing visible has it.
-NAMED_TARGETS = frozenset({"pull", "run", "create"})
+NAMED_TARGETS = frozenset({"pull", "run", "create", "volume-create", "network-create"})
 
 
 class Gate:
@@ -167,6 +167,8 @@ class Gate:
             access.hidden.extend(lookup.hidden)
         if found is not None:
             return found
+        if kind in ("volume", "network", "project"):
+            return Target(kind=kind, name=ref)
         name = ref if kind == "image" else ref.lstrip("/")
         return Target(
             kind="image" if kind == "image" else "container", name=name, image=name if kind == "image" else ""
@@ -176,9 +178,7 @@ class Gate:
     async def _lookup(lookup: Lookup, kind: str, ref: str, only: str | None) -> Target | None:
         if kind == "object":
             return await lookup.object(ref, only)
-        if kind == "image":
-            return await lookup.image(ref)
-        return await lookup.container(ref)
+        return await lookup.of_kind(kind, ref)
 
     async def authorize(self, inv: Invocation, access: Access) -> list[Target]:
         """Raise Denied unless the policy allows the command on every target it names.
@@ -194,8 +194,9 @@ class Gate:
         targets = await self._targets(inv, access)
         judged = [t for t in targets if t.id or verb in NAMED_TARGETS]
         checks: list[Target | None] = list(judged) if targets else [None]
+        caps = requested_capabilities(inv)
         for target in checks:
-            decision = access.check(verb, target)
+            decision = access.check(verb, target, caps)
             if not decision.allowed:
                 raise Denied(decision, inv.text)
         for hidden in access.hidden:  # last, so the audit record's decision is this one
@@ -204,10 +205,76 @@ class Gate:
 
     async def _targets(self, inv: Invocation, access: Access) -> list[Target]:
         spec = inv.command.targets
+        if spec.startswith("project:"):
+            return await self._project_targets(inv, access, spec)
+        if spec.endswith(":new"):
+            return [new_target(inv, spec.split(":")[0])]
         if spec == "none" or not inv.args:
             return []
+        host = access.host
+        if "," in spec:  # one kind per argument: "network,container"
+            pairs = list(zip(spec.split(","), inv.args, strict=False))
+            return list(await asyncio.gather(*(self.resolve(k, r, host=host, access=access) for k, r in pairs)))
         refs = inv.args[:1] if spec.endswith(":first") else list(inv.args)
         kind = spec.split(":")[0]
         only = inv.opts.get("type") if kind == "object" else None
-        host = access.host
         return list(await asyncio.gather(*(self.resolve(kind, r, host=host, only=only, access=access) for r in refs)))
+
+    async def _project_targets(self, inv: Invocation, access: Access, spec: str) -> list[Target]:
+        """``-p PROJECT``: the project itself (``project:named``) or each of its visible containers.
+
+        Nothing visible is one name-only Target: answered as a missing project, never judged.
+        """
+        project = project_name(inv)
+        lookup = access.lookup(self.hosts.gateway(access.host))
+        try:
+            if spec == "project:named":
+                found = await lookup.project(project)
+                return [found or Target(kind="project", name=project)]
+            containers = await lookup.project_containers(project)
+            return containers or [Target(kind="container", name=project)]
+        finally:
+            access.hidden.extend(lookup.hidden)
+
+
+def project_name(inv: Invocation) -> str:
+    """The ``-p`` a compose command names; without it there is no project to act on (no compose file in chat)."""
+    name = str(inv.opts.get("project_name") or "")
+    if not name:
+        raise ParseError(
+            "no project name: give it with -p PROJECT (dockbell reads no compose file; `docker compose ls` lists them)",
+            usage=f"Usage:  {inv.command.usage}",
+        )
+    return name
+
+
+def new_target(inv: Invocation, kind: str) -> Target:
+    """What ``volume create``/``network create`` will make, judged by its name and labels as asked."""
+    name = str(inv.args[0] if inv.args else inv.opts.get("name") or "")
+    return Target(kind=kind, name=name, labels=label_map(inv.opts.get("label") or []))
+
+
+def label_map(values: list[str]) -> dict[str, str]:
+    """``--label k=v`` (repeatable) as the CLI's ConvertKVStringsToMap: ``k`` alone is ``k=""``."""
+    labels: dict[str, str] = {}
+    for item in values:
+        key, _, value = item.partition("=")
+        labels[key] = value
+    return labels
+
+
+def requested_capabilities(inv: Invocation) -> frozenset[str]:
+    """The flag capabilities of a volume create (the flag guard covers run/create/exec/update).
+
+    ``volume create -o type=none -o device=/x -o o=bind`` is a bind mount of a host path in
+    disguise, so any ``-o`` asks for ``volume-opt``, as ``--mount volume-opt=`` does for run;
+    a driver other than ``local`` asks for ``volume-driver:NAME``, as ``--volume-driver`` does.
+    """
+    caps: set[str] = set()
+    if inv.command.verb == "volume-create":
+        if inv.opts.get("opt"):
+            caps.add("volume-opt")
+        driver = str(inv.opts.get("driver") or "local")
+        if driver != "local":
+            caps.add(f"volume-driver:{driver}")
+    return frozenset(caps)

@@ -25,9 +25,12 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.engine.gateway import DockerGateway
+from bot.engine.networks import Networks
+from bot.engine.volumes import Volumes
 from bot.errors import DockerError, DockerUnavailable, NotFound
 from bot.policy import Target
 from bot.policy.match import parse_image
+from bot.policy.model import COMPOSE_PROJECT_LABEL
 
 AMBIGUOUS = "Multiple IDs found with provided prefix"
 _HEX = re.compile(r"[0-9a-f]+")
@@ -62,6 +65,23 @@ def image_target(info: dict[str, Any], ref: str = "") -> Target:
     name = (ref if ref in tags else tags[0]) if tags else digests[0] if digests else image_id
     labels = (info.get("Config") or {}).get("Labels") or info.get("Labels") or {}
     return Target(kind="image", name=name, id=image_id, labels=labels, image=name)
+
+
+def volume_target(info: dict[str, Any]) -> Target:
+    """A Target from a volume's inspect document or list item: a volume's ID is its name."""
+    name = str(info.get("Name", ""))
+    return Target(kind="volume", name=name, id=name, labels=info.get("Labels") or {})
+
+
+def network_target(info: dict[str, Any]) -> Target:
+    return Target(
+        kind="network", name=str(info.get("Name", "")), id=str(info.get("Id", "")), labels=info.get("Labels") or {}
+    )
+
+
+def project_target(name: str, labels: dict[str, str] | None = None) -> Target:
+    """A compose project; ``id`` is set (to the name) only once some container of it is visible."""
+    return Target(kind="project", name=name, id=name, labels={**(labels or {}), COMPOSE_PROJECT_LABEL: name})
 
 
 def _ambiguous(err: DockerError) -> bool:
@@ -150,6 +170,77 @@ class Lookup:
         prefixed = [t for t, _ in seen if t.id.removeprefix("sha256:").startswith(bare)]
         return prefixed[0] if len(prefixed) == 1 else None
 
+    async def volume(self, ref: str) -> Target | None:
+        """The volume named ``ref`` if the caller sees it: volumes are found by their exact name only."""
+        try:
+            found = volume_target(await Volumes(self.docker).inspect(ref))
+        except NotFound:
+            return None
+        if self.sees(found):
+            return found
+        self.hidden.append(found)
+        return None
+
+    async def network(self, ref: str) -> Target | None:
+        """The network docker would use for ``ref`` (full ID, name, unique ID prefix) among those the caller sees.
+
+        Raises DockerError worded as the daemon's when two visible networks match.
+        """
+        networks = Networks(self.docker)
+        try:
+            found = network_target(await networks.inspect(ref))
+            if self.sees(found):
+                return found
+            self.hidden.append(found)
+        except NotFound:
+            pass
+        except DockerError as err:
+            if "is ambiguous" not in err.message:
+                raise
+        seen = [network_target(n) for n in await networks.list()]
+        seen = [t for t in seen if self.sees(t)]
+        for target in seen:
+            if target.id == ref:
+                return target
+        for how, matches in (
+            ("name", [t for t in seen if t.name == ref]),
+            ("ID prefix", [t for t in seen if ref and t.id.startswith(ref)]),
+        ):
+            if len(matches) > 1:
+                found_by = f"{len(matches)} matches found based on {how}"
+                raise DockerError(f"Error response from daemon: network {ref} is ambiguous ({found_by})")
+            if matches:
+                return matches[0]
+        return None
+
+    async def project_containers(self, project: str) -> list[Target]:
+        """The containers of a compose project (by its label) that the caller sees, in the engine's order."""
+        if not project:
+            return []
+        listed = await self.docker.containers(all=True, filters={"label": [f"{COMPOSE_PROJECT_LABEL}={project}"]})
+        targets = [container_target(item) for item in listed]
+        seen = [t for t in targets if self.sees(t)]
+        self.hidden.extend(t for t in targets if not self.sees(t))
+        return seen
+
+    async def project(self, project: str) -> Target | None:
+        """The project if the caller sees at least one of its containers; its labels are that container's."""
+        seen = await self.project_containers(project)
+        return project_target(project, dict(seen[0].labels)) if seen else None
+
+    async def of_kind(self, kind: str, ref: str) -> Target | None:
+        """The lookup for a target kind (container, image, volume, network, project, object)."""
+        if kind == "object":
+            return await self.object(ref)
+        finder = {
+            "container": self.container,
+            "image": self.image,
+            "volume": self.volume,
+            "network": self.network,
+            "project": self.project,
+        }[kind]
+        return await finder(ref)
+
     async def object(self, ref: str, only: str | None = None) -> Target | None:
         """``docker inspect``'s lookup: a container first, then an image (``--type`` picks one)."""
         if only in (None, "container"):
@@ -162,7 +253,13 @@ class Lookup:
 
 
 def no_such(kind: str, ref: str) -> str:
-    """The daemon's words for a missing container or image, as docker prints them."""
+    """The daemon's words for a missing container, image, volume or network, as docker prints them."""
     if kind == "image":
         return f"Error response from daemon: No such image: {ref}"
+    if kind == "volume":
+        return f"Error response from daemon: get {ref}: no such volume"
+    if kind == "network":
+        return f"Error response from daemon: network {ref} not found"
+    if kind == "project":
+        return f'no container found for project "{ref}": not found'
     return f"Error response from daemon: No such container: {ref.lstrip('/')}"

@@ -119,6 +119,28 @@ def _image_target_matches(selector: Selector, target: Target) -> bool:
     return _labels_match(selector, target.labels)
 
 
+def _resource_matches(selector: Selector, target: Target) -> bool:
+    """A volume or network: judged by its name, its labels and its compose project's label."""
+    if selector.images:
+        return False  # a rule about some images says nothing about volumes or networks
+    if selector.names:
+        name = container_name(target.name)  # docker's name rule for volumes too; odd names never match
+        if name is None or not any(g.matches(name) for g in selector.names):
+            return False
+    if selector.projects:
+        project = target.project
+        if project is None or not any(g.matches(project) for g in selector.projects):
+            return False
+    return _labels_match(selector, target.labels)
+
+
+def _project_matches(selector: Selector, target: Target) -> bool:
+    """A compose project is judged by ``projects`` alone: rules about names, labels or images do not cover it."""
+    if selector.names or selector.labels or selector.images:
+        return False
+    return not selector.projects or any(g.matches(target.name) for g in selector.projects)
+
+
 def _selects(selector: Selector, host: str, target: Target | None, *, untargeted_ok: bool) -> bool:
     """Does ``on:`` cover this host and target?
 
@@ -132,6 +154,10 @@ def _selects(selector: Selector, host: str, target: Target | None, *, untargeted
         return untargeted_ok or not selector.limits_resources
     if target.kind == verbmod.CONTAINER:
         return _container_matches(selector, target)
+    if target.kind in (verbmod.VOLUME, verbmod.NETWORK):
+        return _resource_matches(selector, target)
+    if target.kind == verbmod.PROJECT:
+        return _project_matches(selector, target)
     return _image_target_matches(selector, target)
 
 

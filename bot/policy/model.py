@@ -162,10 +162,12 @@ class Target:
     For containers pass the real name (a leading ``/`` is ignored) and labels from
     inspect; an ID the user typed is not a name and never matches a name glob.
     For ``run``/``create`` pass the container to be: kind ``container``, the
-    ``--name`` (or ""), the ``-l`` labels and ``image``.
+    ``--name`` (or ""), the ``-l`` labels and ``image``.  Volumes and networks are
+    named and labelled like containers (``id`` is the volume's name, the network's ID);
+    a compose project is named by its project name, with the project label set.
     """
 
-    kind: str  # "container" | "image" | "host"
+    kind: str  # "container" | "image" | "volume" | "network" | "project" | "host"
     name: str
     id: str = ""
     labels: Mapping[str, str] = field(default_factory=dict, hash=False)

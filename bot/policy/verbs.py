@@ -7,7 +7,8 @@ has to list aliases and an alias can never slip past a rule written for the verb
 Each verb also has a *scope*, which decides how a role limited to some
 containers (``on: {labels: ...}``) may use it:
 
-* ``target`` verbs act on one container or image; the request must name it.
+* ``target`` verbs act on one container, image, volume, network or compose project;
+  the request must name it.
 * ``list`` verbs list things; without a target they pass the gate and the caller
   filters every listed item with :func:`bot.policy.can_see`.
 * ``bot`` verbs describe dockbell itself (help, whoami); any role holding them may use them.
@@ -33,8 +34,12 @@ class Scope(Enum):
 
 CONTAINER = "container"
 IMAGE = "image"
+VOLUME = "volume"
+NETWORK = "network"
+# A compose project, known by the label com.docker.compose.project on its containers.
+PROJECT = "project"
 HOST = "host"
-TARGET_KINDS = frozenset({CONTAINER, IMAGE, HOST})
+TARGET_KINDS = frozenset({CONTAINER, IMAGE, VOLUME, NETWORK, PROJECT, HOST})
 
 
 @dataclass(frozen=True)
@@ -50,13 +55,15 @@ def _v(name: str, scope: Scope, targets: str = "", *aliases: str) -> VerbInfo:
 
 
 _C, _I, _CI = CONTAINER, IMAGE, f"{CONTAINER} {IMAGE}"
+_V, _N, _NC, _P = VOLUME, NETWORK, f"{NETWORK} {CONTAINER}", PROJECT
 
 _VERBS: tuple[VerbInfo, ...] = (
     # reads
-    _v("ps", Scope.LIST, _C, "container ls", "container list", "container ps"),
+    # compose ls/ps list containers (grouped by project): the same verb judges them.
+    _v("ps", Scope.LIST, _C, "container ls", "container list", "container ps", "compose ls", "compose ps"),
     _v("images", Scope.LIST, _I, "image ls", "image list"),
     _v("inspect", Scope.TARGET, _CI, "container inspect", "image inspect"),
-    _v("logs", Scope.TARGET, _C, "container logs"),
+    _v("logs", Scope.TARGET, _C, "container logs", "compose logs"),
     _v("top", Scope.TARGET, _C, "container top"),
     _v("port", Scope.TARGET, _C, "container port"),
     _v("stats", Scope.LIST, _C, "container stats"),
@@ -67,19 +74,20 @@ _VERBS: tuple[VerbInfo, ...] = (
     _v("info", Scope.HOST, "", "system info"),
     _v("df", Scope.HOST, "", "system df"),
     _v("search", Scope.HOST),
-    _v("volume-ls", Scope.HOST, "", "volume ls", "volume list"),
-    _v("volume-inspect", Scope.HOST, "", "volume inspect"),
-    _v("network-ls", Scope.HOST, "", "network ls", "network list"),
-    _v("network-inspect", Scope.HOST, "", "network inspect"),
+    _v("volume-ls", Scope.LIST, _V, "volume ls", "volume list"),
+    _v("volume-inspect", Scope.TARGET, _V, "volume inspect"),
+    _v("network-ls", Scope.LIST, _N, "network ls", "network list"),
+    _v("network-inspect", Scope.TARGET, _N, "network inspect"),
     _v("help", Scope.BOT),
     _v("whoami", Scope.BOT),
     _v("can-i", Scope.BOT),
     _v("hosts", Scope.BOT),
     _v("jobs", Scope.BOT),
     # operate
-    _v("start", Scope.TARGET, _C, "container start"),
-    _v("stop", Scope.TARGET, _C, "container stop"),
-    _v("restart", Scope.TARGET, _C, "container restart"),
+    # compose start/stop/restart act on each container of the project, each judged by its verb.
+    _v("start", Scope.TARGET, _C, "container start", "compose start"),
+    _v("stop", Scope.TARGET, _C, "container stop", "compose stop"),
+    _v("restart", Scope.TARGET, _C, "container restart", "compose restart"),
     _v("kill", Scope.TARGET, _C, "container kill"),
     _v("pause", Scope.TARGET, _C, "container pause"),
     _v("unpause", Scope.TARGET, _C, "container unpause"),
@@ -109,12 +117,18 @@ _VERBS: tuple[VerbInfo, ...] = (
     _v("network-prune", Scope.HOST, "", "network prune"),
     _v("builder-prune", Scope.HOST, "", "builder prune"),
     _v("system-prune", Scope.HOST, "", "system prune"),
-    _v("volume-create", Scope.HOST, "", "volume create"),
-    _v("volume-rm", Scope.HOST, "", "volume rm", "volume remove"),
-    _v("network-create", Scope.HOST, "", "network create"),
-    _v("network-rm", Scope.HOST, "", "network rm", "network remove"),
-    _v("network-connect", Scope.HOST, "", "network connect"),
-    _v("network-disconnect", Scope.HOST, "", "network disconnect"),
+    # Volumes and networks are judged by their name and labels (create: the ones asked for).
+    _v("volume-create", Scope.TARGET, _V, "volume create"),
+    _v("volume-rm", Scope.TARGET, _V, "volume rm", "volume remove"),
+    _v("network-create", Scope.TARGET, _N, "network create"),
+    _v("network-rm", Scope.TARGET, _N, "network rm", "network remove"),
+    # Connecting touches both: the network and the container are each judged.
+    _v("network-connect", Scope.TARGET, _NC, "network connect"),
+    _v("network-disconnect", Scope.TARGET, _NC, "network disconnect"),
+    # The compose CLI run with a project's own files: judged on the project (on: {projects: ...}).
+    _v("compose-pull", Scope.TARGET, _P, "compose pull"),
+    _v("compose-up", Scope.TARGET, _P, "compose up"),
+    _v("compose-down", Scope.TARGET, _P, "compose down"),
     # reading the audit log shows what everyone did: it needs its own grant
     _v("audit", Scope.HOST),
 )
