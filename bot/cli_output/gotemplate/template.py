@@ -22,6 +22,8 @@ def _guard(action: Callable[[], str], *, parse_error: bool) -> str:
         raise GoTemplateError(str(exc), parse_error=parse_error) from None
     except RecursionError:
         raise GoTemplateError("template: nested too deeply", parse_error=parse_error) from None
+    except MemoryError:  # past an evaluation process's address-space limit (bot.cli_output.offload)
+        raise GoTemplateError("template: out of memory (dockbell's limit)", parse_error=parse_error) from None
     except TemplateError:
         raise
     except Exception as exc:  # a bug of ours must still reach the user as a template error
