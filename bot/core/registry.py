@@ -78,7 +78,8 @@ def command(
         checked: Any = fn  # iscoroutinefunction narrows its argument's type; keep fn's own
         if not inspect.iscoroutinefunction(checked):
             raise TypeError(f"handler for {name!r} must be async")
-        paths = ((name,), *(tuple(a.split()) for a in aliases))
+        # A management command's name is two words ("volume ls"): its path is both of them.
+        paths = (tuple(name.split()), *(tuple(a.split()) for a in aliases))
         spec = Command(
             name=name,
             paths=paths,
@@ -144,4 +145,4 @@ class Registry:
         return [" ".join(p) for p in self._by_path]
 
     def top_level(self) -> list[Command]:
-        return [c for c in self._commands if (c.name,) in c.paths]
+        return [c for c in self._commands if tuple(c.name.split()) in c.paths]
