@@ -63,6 +63,26 @@ class AuditConfig:
     max_age_seconds: int = 90 * 86400
 
 
+# Slack refuses files over 1 GB; the exports of a whole container are often larger.
+SLACK_FILE_LIMIT = 1024**3
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    """Files in and out of the engine: export, save, cp (out), import, load, build (in).
+
+    A tarball up to ``max_upload_bytes`` goes up to Slack; a larger one is written to
+    ``export_dir`` on the worker's host, and its path and size are posted.  Nothing is
+    written past ``max_export_bytes`` (a full disk would hurt more than a failed export).
+    """
+
+    max_upload_bytes: int = 50 * 1024**2
+    export_dir: str = "/var/lib/dockbell/exports"
+    max_export_bytes: int = 20 * 1024**3
+    # `load -i URL`: the worker fetches the tarball, at most this much, then hands it to the engine.
+    max_download_bytes: int = 4 * 1024**3
+
+
 DEFAULT_HOST = "local"  # the host's name when the config names none
 _HOST_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _ENGINE_URL = re.compile(r"^(unix|tcp|ssh|npipe)://\S+$")
@@ -81,6 +101,7 @@ class Config:
     output: OutputConfig = field(default_factory=OutputConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    transfer: TransferConfig = field(default_factory=TransferConfig)
     # Deny by default: with no permissions section nobody may run anything.
     policy: Policy = field(default_factory=Policy.empty)
     host: str = DEFAULT_HOST  # the default host
@@ -113,7 +134,9 @@ def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] |
         return Config(source=source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping")
-    _check_keys(data, {"output", "audit", "limits", "permissions", "hosts", "default_host", "channels"}, source)
+    _check_keys(
+        data, {"output", "audit", "limits", "transfer", "permissions", "hosts", "default_host", "channels"}, source
+    )
     out = data.get("output") or {}
     if not isinstance(out, dict):
         raise ConfigError(f"{source}: output must be a mapping")
@@ -138,6 +161,7 @@ def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] |
         raise ConfigError(f"{source}: output.share_store_size must be at least output.share_max_size")
     audit = _audit(data.get("audit") or {}, source)
     limits = _limits(data.get("limits") or {}, source)
+    transfer = _transfer(data.get("transfer") or {}, source)
     policy = (
         load_policy(data["permissions"], source, lines=lines, prefix=("permissions",))
         if data.get("permissions") is not None
@@ -152,6 +176,7 @@ def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] |
         output=output,
         audit=audit,
         limits=limits,
+        transfer=transfer,
         policy=policy,
         host=default,
         hosts=hosts,
@@ -222,6 +247,28 @@ def _limits(section: object, source: str) -> LimitsConfig:
         evaluation_processes=_positive_int(
             section.get("evaluation_processes", defaults.evaluation_processes), "limits.evaluation_processes", 16
         ),
+    )
+
+
+def _transfer(section: object, source: str) -> TransferConfig:
+    if not isinstance(section, dict):
+        raise ConfigError(f"{source}: transfer must be a mapping")
+    _check_keys(section, {"max_upload", "export_dir", "max_export", "max_download"}, f"{source}: transfer")
+    d = TransferConfig()
+    max_upload = parse_size(section.get("max_upload", d.max_upload_bytes), "transfer.max_upload")
+    if max_upload > SLACK_FILE_LIMIT:
+        raise ConfigError(f"{source}: transfer.max_upload: Slack takes files up to 1GB, got {max_upload} bytes")
+    export_dir = section.get("export_dir", d.export_dir)
+    if not isinstance(export_dir, str) or not export_dir.startswith("/"):
+        raise ConfigError(f"{source}: transfer.export_dir: expected an absolute path, got {export_dir!r}")
+    max_export = parse_size(section.get("max_export", d.max_export_bytes), "transfer.max_export")
+    if max_export < max_upload:
+        raise ConfigError(f"{source}: transfer.max_export must be at least transfer.max_upload")
+    return TransferConfig(
+        max_upload_bytes=max_upload,
+        export_dir=export_dir.rstrip("/") or "/",
+        max_export_bytes=max_export,
+        max_download_bytes=parse_size(section.get("max_download", d.max_download_bytes), "transfer.max_download"),
     )
 
 

@@ -12,9 +12,13 @@ from aiohttp import web
 import handlers.access
 import handlers.containers
 import handlers.images
+import handlers.images_ops
 import handlers.jobs
 import handlers.lifecycle
+import handlers.networks
 import handlers.system
+import handlers.transfer
+import handlers.volumes
 from bot.config import Config
 from bot.core.redisconn import redis_client
 from bot.core.registry import Registry
@@ -23,6 +27,7 @@ from bot.engine.hosts import DockerHosts
 from bot.jobs.desk import JobDesk
 from bot.jobs.gate import Gate, GroupDirectory
 from bot.jobs.host_worker import HostWorker
+from bot.jobs.image_jobs import image_job_handlers
 from bot.jobs.inbox import Inbox
 from bot.jobs.queue import JobQueue
 from bot.jobs.queue.signing import Signer
@@ -41,10 +46,14 @@ log = logging.getLogger(__name__)
 HANDLER_MODULES = (
     handlers.containers,
     handlers.images,
+    handlers.images_ops,
+    handlers.transfer,
     handlers.system,
     handlers.access,
     handlers.lifecycle,
     handlers.jobs,
+    handlers.volumes,
+    handlers.networks,
 )
 
 
@@ -113,7 +122,7 @@ def build_worker(
         redis=redis,
         docker=docker,
         runner=CommandRunner(services),
-        verbs=handlers_for(docker),
+        verbs={**handlers_for(docker), **image_job_handlers(docker, slack, config.transfer, host)},
         signer=signer,
         audit=audit,
         metrics=metrics,

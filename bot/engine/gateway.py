@@ -221,6 +221,21 @@ class DockerGateway:
                 raise
             raise translated from None
 
+    def translate(self, err: BaseException) -> DockbellError | None:
+        """The one translation of docker-py failures, for modules that run calls of their own (streams)."""
+        return self._translate(err)
+
+    def dedicated_client(self) -> docker.APIClient:
+        """A client of its own for one long stream (push, build, export...), to close when it ends.
+
+        Shutting a stream's socket down from another thread (a cancel) must never hit a
+        connection that the shared client's pool could hand to another call.  The API version
+        is the shared client's, so there is no second /version round trip.
+        """
+        return docker.APIClient(
+            base_url=self.base_url, version=self._api().api_version, timeout=self._timeout, tls=self._tls
+        )
+
     def _translate(self, err: BaseException) -> DockbellError | None:
         """dockbell's error for a docker-py failure, worded like the CLI; None if it is not one."""
         if isinstance(err, docker.errors.NotFound):

@@ -6,7 +6,6 @@ daemon's document re-indented (its key order, its fields), not the CLI's struct.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +37,45 @@ class NetworkSpec:
     ipam_driver: str = "default"
     ipam_options: Mapping[str, str] = field(default_factory=dict)
     pools: Sequence[IpamPool] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """As a job's JSON arguments (read back on the worker by :meth:`from_json`)."""
+        return {
+            "name": self.name,
+            "driver": self.driver,
+            "options": dict(self.options),
+            "labels": dict(self.labels),
+            "internal": self.internal,
+            "attachable": self.attachable,
+            "enable_ipv6": self.enable_ipv6,
+            "ipam_driver": self.ipam_driver,
+            "ipam_options": dict(self.ipam_options),
+            "pools": [
+                {"subnet": p.subnet, "ip_range": p.ip_range, "gateway": p.gateway, "aux": dict(p.aux_addresses)}
+                for p in self.pools
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> NetworkSpec:
+        ipv6 = data.get("enable_ipv6")
+        return cls(
+            name=str(data["name"]),
+            driver=str(data.get("driver") or "bridge"),
+            options=dict(data.get("options") or {}),
+            labels=dict(data.get("labels") or {}),
+            internal=bool(data.get("internal")),
+            attachable=bool(data.get("attachable")),
+            enable_ipv6=None if ipv6 is None else bool(ipv6),
+            ipam_driver=str(data.get("ipam_driver") or "default"),
+            ipam_options=dict(data.get("ipam_options") or {}),
+            pools=tuple(
+                IpamPool(
+                    str(p["subnet"]), str(p.get("ip_range", "")), str(p.get("gateway", "")), dict(p.get("aux") or {})
+                )
+                for p in data.get("pools") or []
+            ),
+        )
 
 
 def _body(spec: NetworkSpec) -> dict[str, Any]:
@@ -118,8 +156,3 @@ class Networks:
         await self._call(
             lambda api: api.disconnect_container_from_network(container, network, force=force), retry=False
         )
-
-
-def raw_document(text: str) -> Any:
-    """The daemon's JSON text parsed, keeping its key order (Python dicts do)."""
-    return json.loads(text)

@@ -18,13 +18,21 @@ from bot.engine.gateway import DockerGateway, StateChange
 from bot.errors import DockbellError, NotFound
 from bot.jobs.queue import Cancellable, EffectUnknown, JobContext
 from bot.jobs.queue.context import JobHandler
+from bot.jobs.resource_verbs import CANCELLABLE_WHILE_RUNNING as RESOURCE_CANCELLABLE
+from bot.jobs.resource_verbs import resource_handlers
 
 # Whether a cancel can still stop a job of each verb once it runs.  A queued job of any
 # verb can be cancelled: it never starts.  start, stop and restart are one engine call
 # each; once sent, the engine carries it out whatever happens to the request, so a cancel
 # then cannot stop it.  A pull is a stream the engine abandons when it is closed: the
 # image is then not updated, which is what "cancelled" means for it.
-CANCELLABLE_WHILE_RUNNING: Mapping[str, bool] = {"start": False, "stop": False, "restart": False, "pull": True}
+CANCELLABLE_WHILE_RUNNING: Mapping[str, bool] = {
+    "start": False,
+    "stop": False,
+    "restart": False,
+    "pull": True,
+    **RESOURCE_CANCELLABLE,  # volumes, networks, compose (bot/jobs/resource_verbs.py)
+}
 PULL_STOPPED = "the transfer was stopped before it completed; the image was not updated"
 
 
@@ -96,7 +104,13 @@ def handlers_for(docker: DockerGateway) -> dict[str, JobHandler]:
 
     # Kept in step with CANCELLABLE_WHILE_RUNNING (a unit test checks): the worker stops a
     # running job for a cancel only when its handler is Cancellable.
-    return {"start": start, "stop": stop, "restart": restart, "pull": Cancellable(pull, effect=PULL_STOPPED)}
+    own: dict[str, JobHandler] = {
+        "start": start,
+        "stop": stop,
+        "restart": restart,
+        "pull": Cancellable(pull, effect=PULL_STOPPED),
+    }
+    return {**own, **resource_handlers(docker)}
 
 
 async def _image_id(docker: DockerGateway, ref: str) -> str | None:

@@ -108,15 +108,17 @@ class SlackOut:
         *,
         channel: str,
         filename: str,
-        content: str,
+        content: str | bytes,
         title: str | None = None,
         initial_comment: str | None = None,
         thread_ts: str | None = None,
     ) -> str:
+        """Slack's three-step upload; ``content`` is text, or bytes for a binary file (a tarball)."""
         kwargs: dict[str, Any] = {
             "channel": channel,
             "filename": filename,
-            "content": content,
+            # slack_sdk takes text as `content` and bytes as `file`; both end as the same upload.
+            ("file" if isinstance(content, bytes) else "content"): content,
             "title": title or filename,
         }
         if initial_comment:
