@@ -215,6 +215,8 @@ class Gate:
         if "," in spec:  # one kind per argument: "network,container"
             pairs = list(zip(spec.split(","), inv.args, strict=False))
             return list(await asyncio.gather(*(self.resolve(k, r, host=host, access=access) for k, r in pairs)))
+        if spec == "container:path":  # cp CONTAINER:PATH -: the container named before the first colon
+            return [await self.resolve("container", inv.args[0].partition(":")[0], host=host, access=access)]
         refs = inv.args[:1] if spec.endswith(":first") else list(inv.args)
         kind = spec.split(":")[0]
         only = inv.opts.get("type") if kind == "object" else None

@@ -16,6 +16,7 @@ from typing import Any
 from bot.cli_output.pull import PullProgress
 from bot.engine.gateway import DockerGateway, StateChange
 from bot.errors import DockbellError, NotFound
+from bot.jobs.image_jobs import CANCELLABLE_WHILE_RUNNING as IMAGE_CANCELLABLE
 from bot.jobs.queue import Cancellable, EffectUnknown, JobContext
 from bot.jobs.queue.context import JobHandler
 from bot.jobs.resource_verbs import CANCELLABLE_WHILE_RUNNING as RESOURCE_CANCELLABLE
@@ -38,7 +39,9 @@ PULL_STOPPED = "the transfer was stopped before it completed; the image was not 
 
 def cancellable_while_running(verb: str) -> bool:
     """What the job's status message and the answer to a cancel go by (see CANCELLABLE_WHILE_RUNNING)."""
-    return CANCELLABLE_WHILE_RUNNING.get(verb, False)
+    if verb in CANCELLABLE_WHILE_RUNNING:
+        return CANCELLABLE_WHILE_RUNNING[verb]
+    return IMAGE_CANCELLABLE.get(verb, False)  # push, build, export... (bot/jobs/image_jobs.py)
 
 
 # How often progress reaches Redis (and from there the Slack message): Slack allows about
