@@ -6,6 +6,7 @@ filtered to a label value only this module uses, so nothing else on the engine i
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import uuid
@@ -65,22 +66,26 @@ class Images:
         return ref
 
     def track(self, ref: str) -> str:
+        """A name or an ID to remove at the end (an ID also catches an image whose tag moved on)."""
         self.refs.append(ref)
         return ref
 
     def cleanup(self) -> None:
         for ref in reversed(self.refs):
-            try:
+            with contextlib.suppress(docker.errors.APIError):
                 self.api.remove_image(ref, force=True)
-            except docker.errors.APIError:
-                pass
 
 
 @pytest.fixture(scope="module")
 def images(docker_api: docker.APIClient, containers: Containers) -> Iterator[Images]:
     made = Images(docker_api, containers.session)
+    first = len(containers.created)
     yield made
-    containers.cleanup()  # containers made from our images go first
+    # The containers this module made go first (some run our images); the session's others stay.
+    for cid in containers.created[first:]:
+        with contextlib.suppress(docker.errors.NotFound):
+            docker_api.remove_container(cid, force=True)
+    del containers.created[first:]
     made.cleanup()
 
 
@@ -124,7 +129,7 @@ async def test_rmi_of_an_image_in_use_by_a_running_container(
     base = containers.run("commit-base", ["sleep", "3600"])
     ref = images.name("inuse")
     repo, tag = ref.rsplit(":", 1)
-    image_id = docker_api.commit(base, repository=repo, tag=tag)["Id"]
+    image_id = images.track(docker_api.commit(base, repository=repo, tag=tag)["Id"])
     user = docker_api.create_container(
         ref, ["sleep", "3600"], name=f"dockbell-t{containers.session}-inuse", labels={TEST_LABEL: containers.session}
     )
@@ -151,6 +156,7 @@ async def test_commit_with_changes(
     final = await job(slack, fake_slack, text)
     assert "succeeded" in _text(final), _text(final)
     inspected = docker_api.inspect_image(ref)
+    images.track(inspected["Id"])
     assert _detail(final) == inspected["Id"]  # the CLI prints the new image's ID
     assert inspected["Config"]["Cmd"] == ["cat", "/tmp/made"]
     assert "GREETING=hello" in inspected["Config"]["Env"]

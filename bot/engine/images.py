@@ -126,12 +126,19 @@ class BuildRequest:
     dockerfile: str | None = None
     build_args: Mapping[str, str] | None = None
     no_cache: bool = False
+    rm: bool = True
+    force_rm: bool = False
     target: str | None = None
     labels: Mapping[str, str] | None = None
 
     def params(self) -> dict[str, Any]:
-        # The legacy builder's query, as the CLI sends it: rm=1 (its default), forcerm=0.
-        params: dict[str, Any] = {"remote": self.remote, "rm": True, "forcerm": False, "nocache": self.no_cache}
+        # The legacy builder's query, as the CLI sends it (rm is on by default there too).
+        params: dict[str, Any] = {
+            "remote": self.remote,
+            "rm": self.rm,
+            "forcerm": self.force_rm,
+            "nocache": self.no_cache,
+        }
         if self.tags:
             params["t"] = list(self.tags)
         if self.dockerfile:

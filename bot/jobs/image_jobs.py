@@ -262,6 +262,8 @@ class ImageJobs:
             dockerfile=args.get("dockerfile"),
             build_args=args.get("build_args") or None,
             no_cache=bool(args.get("no_cache")),
+            rm=bool(args.get("rm", True)),
+            force_rm=bool(args.get("force_rm")),
             target=args.get("target"),
             labels=args.get("labels") or None,
         )
