@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from aiohttp import web
 
 import handlers.access
+import handlers.compose
 import handlers.containers
+import handlers.containers_ops
 import handlers.images
 import handlers.images_ops
 import handlers.jobs
 import handlers.lifecycle
+import handlers.run
 import handlers.networks
 import handlers.system
 import handlers.transfer
@@ -32,6 +35,7 @@ from bot.jobs.inbox import Inbox
 from bot.jobs.queue import JobQueue
 from bot.jobs.queue.signing import Signer
 from bot.jobs.runner import CommandRunner, Services
+from bot.jobs.run_jobs import run_handlers
 from bot.jobs.verbs import handlers_for
 from bot.ops.audit import AuditLog
 from bot.ops.health import Readiness, redis_check
@@ -45,15 +49,18 @@ log = logging.getLogger(__name__)
 
 HANDLER_MODULES = (
     handlers.containers,
+    handlers.containers_ops,
     handlers.images,
     handlers.images_ops,
     handlers.transfer,
     handlers.system,
     handlers.access,
     handlers.lifecycle,
+    handlers.run,
     handlers.jobs,
     handlers.volumes,
     handlers.networks,
+    handlers.compose,
 )
 
 
@@ -109,7 +116,13 @@ def build_worker(
         registry=build_registry(),
         hosts=hosts,
         slack=slack,
-        shares=ShareStore(redis, config.output.share_ttl_seconds, host),
+        shares=ShareStore(
+            redis,
+            config.output.share_ttl_seconds,
+            host,
+            max_bytes=config.output.share_max_bytes,
+            store_bytes=config.output.share_store_bytes,
+        ),
         config=config,
         metrics=metrics,
         gate=Gate(config.policy, hosts, GroupDirectory(slack)),
@@ -122,7 +135,11 @@ def build_worker(
         redis=redis,
         docker=docker,
         runner=CommandRunner(services),
-        verbs={**handlers_for(docker), **image_job_handlers(docker, slack, config.transfer, host)},
+        verbs={
+            **handlers_for(docker),
+            **image_job_handlers(docker, slack, config.transfer, host),
+            **run_handlers(docker, slack, config.run),
+        },
         signer=signer,
         audit=audit,
         metrics=metrics,
