@@ -241,3 +241,15 @@ async def test_system_df_as_the_cli_prints_it(slack: SlackSender, fake_slack: Fa
                 break
         else:
             assert ours == docker_cli(*args)
+
+
+async def test_refusals_name_the_rule(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    # Dave has only the basics; Bob reads only what is labelled team=payments, so nothing host-wide.
+    for user, text in (
+        ("U_DAVE", f"rmi {TEST_IMAGE}"),
+        ("U_DAVE", "image prune -f"),
+        ("U_BOB", "system df"),
+        ("U_BOB", "container prune -f"),
+    ):
+        reply = all_text(await run_command(slack, fake_slack, text, user_id=user))
+        assert "Not allowed" in reply and "Refused by:" in reply, (user, text, reply)
