@@ -36,6 +36,9 @@ RUN python -m pip install --no-deps --no-build-isolation . \
     && python -m pip check \
     && rm -rf /app/bot /app/handlers
 COPY config ./config
+# The worker writes archives too large for Slack here (transfer.export_dir); compose mounts a
+# volume on it, which takes this directory's owner.
+RUN mkdir -p /var/lib/dockbell/exports && chown 10001:10001 /var/lib/dockbell/exports
 
 USER 10001:10001
 EXPOSE 3000
