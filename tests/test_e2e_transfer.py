@@ -187,6 +187,21 @@ async def test_a_large_export_is_written_to_the_export_directory(
     kept.unlink()
 
 
+async def test_an_archive_slack_refuses_is_kept_in_the_export_directory(
+    rig: Rig, fake_slack: FakeSlack, containers: Containers
+) -> None:
+    name = containers.run("cp-refused", ["sh", "-c", "echo kept > /tmp/kept; sleep 3600"])
+    for _ in range(50):  # the container writes the file as it starts
+        fake_slack.fail_next("files.completeUploadExternal", error="not_in_channel")
+        final = await job(rig, fake_slack, f"cp {name}:/tmp/kept -")
+        if "Slack did not take the file" in _detail(final):
+            break
+    (kept,) = [p for p in rig.export_dir.iterdir() if p.name.endswith("-kept")]
+    assert f"written to {kept}" in _detail(final) and "succeeded" in _text(final)
+    assert kept.read_bytes() == b"kept\n"
+    kept.unlink()
+
+
 async def test_cp_of_a_file_and_of_a_folder(rig: Rig, fake_slack: FakeSlack, containers: Containers) -> None:
     name = containers.run("cp-src", ["sh", "-c", "mkdir /tmp/d; echo hello > /tmp/d/greeting; sleep 3600"])
     reply = await run_command(rig.sender, fake_slack, f"cp {name}:/tmp/d/greeting /tmp/x")
@@ -243,7 +258,7 @@ async def test_import_from_a_url(rig: Rig, fake_slack: FakeSlack, images: Images
 
 DOCKERFILE = f"""FROM {TEST_IMAGE} AS first
 ARG GREETING=unset
-RUN echo "$GREETING" > /greeting
+RUN echo "$GREETING" > /greeting && sleep 1.5
 LABEL {TEST_LABEL}.build=main
 
 FROM {TEST_IMAGE} AS second
@@ -263,6 +278,9 @@ async def test_build_from_a_tarball_url(
         f"--label dockbell.test.session={images.session} -t {ref} {rig.base_url}/ctx.tar",
     )
     assert "succeeded" in _text(final), _text(final)
+    # The log streamed into the status message while the job ran.
+    running = [c for c in fake_slack.calls if c.method == "chat.update" and c.args.get("ts") == final.args["ts"]]
+    assert any("running" in _text(c) and "Step 1/" in _detail(c) for c in running)
     inspected = docker_api.inspect_image(ref)
     detail = _detail(final)
     assert detail.endswith(inspected["Id"]) and "Successfully tagged " + ref in detail

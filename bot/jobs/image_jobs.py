@@ -38,7 +38,7 @@ from bot.engine import images as engine_images
 from bot.engine import transfer as engine_transfer
 from bot.engine.gateway import DockerGateway
 from bot.engine.streams import stream_error
-from bot.errors import DockbellError, DockerError, SlackRefused
+from bot.errors import DockerError
 from bot.jobs.queue import Cancellable, JobContext
 from bot.jobs.queue.context import JobHandler
 from bot.slack.out import SlackOut
@@ -123,7 +123,9 @@ class Delivery:
         if size <= self.config.max_upload_bytes:
             try:
                 await self._upload(ctx, work, filename)
-            except (SlackRefused, DockbellError) as err:
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # Slack's refusal or a broken upload: the archive is kept, not lost
                 log.warning("job %s: upload of %s failed: %s", ctx.job.id, filename, err)
                 kept = self._keep(ctx, work, filename)
                 return f"{filename} ({human_size(size)}): Slack did not take the file ({err}); written to {kept}"
