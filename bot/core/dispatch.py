@@ -120,6 +120,7 @@ def parse(text: str | CommandLine, registry: Registry) -> Invocation:
         words = top.args
     if words[0] == "help":
         return _help_for(words[1:], registry)
+    words = compose_flags_after_subcommand(words)
 
     found = registry.lookup(words)
     if found is None:
@@ -132,6 +133,31 @@ def parse(text: str | CommandLine, registry: Registry) -> Invocation:
     parsed.opts.pop("help")
     host = _one_host(top.opts["host"], parsed.opts.pop("host", None))
     return Invocation(host=host, command=cmd, opts=parsed.opts, args=parsed.args, text=line.shown, given=parsed.given)
+
+
+def compose_flags_after_subcommand(words: list[str]) -> list[str]:
+    """``compose -p NAME ps`` as ``compose ps -p NAME``: compose takes -p before its subcommand.
+
+    Each compose command of dockbell has the flag itself, so moving it after the subcommand
+    keeps its meaning; anything else before the subcommand is left where it is (and refused).
+    """
+    if len(words) < 3 or words[0] != "compose":
+        return words
+    moved: list[str] = []
+    i = 1
+    while i < len(words):
+        word = words[i]
+        if word in ("-p", "--project-name") and i + 1 < len(words):
+            moved += words[i : i + 2]
+            i += 2
+        elif word.startswith("--project-name=") or (word.startswith("-p") and len(word) > 2 and word[1] != "-"):
+            moved.append(word)
+            i += 1
+        else:
+            break
+    if not moved or i >= len(words) or words[i].startswith("-"):
+        return words
+    return [words[0], words[i], *moved, *words[i + 1 :]]
 
 
 def _one_host(before: str | None, after: str | None) -> str | None:

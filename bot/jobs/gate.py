@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.core.types import Invocation, Requester
+from bot.engine.compose import ONEOFF_LABEL, SERVICE_LABEL
 from bot.engine.gateway import DockerGateway
 from bot.engine.hosts import DockerHosts
 from bot.errors import ParseError, UserError
@@ -233,7 +234,13 @@ class Gate:
             if spec == "project:named":
                 found = await lookup.project(project)
                 return [found or Target(kind="project", name=project)]
-            containers = await lookup.project_containers(project)
+            # compose's own selection: the services named (all without), never one-off `compose run` containers.
+            containers = [
+                t
+                for t in await lookup.project_containers(project)
+                if (not inv.args or t.labels.get(SERVICE_LABEL) in inv.args)
+                and str(t.labels.get(ONEOFF_LABEL, "")).lower() != "true"
+            ]
             return containers or [Target(kind="container", name=project)]
         finally:
             access.hidden.extend(lookup.hidden)

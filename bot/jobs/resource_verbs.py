@@ -1,4 +1,4 @@
-"""What a worker does for the volume and network job verbs (compose's are in compose_verbs.py).
+"""What a worker does for the volume and network job verbs, and compose's (from compose_verbs.py).
 
 Each is one engine call, sent once: a cancel cannot stop it once it runs, so none is
 Cancellable.  What a handler returns is what the docker CLI prints on success (the volume's
@@ -12,12 +12,14 @@ from typing import Any
 from bot.engine.gateway import DockerGateway
 from bot.engine.networks import Networks, NetworkSpec
 from bot.engine.volumes import Volumes
+from bot.jobs.compose_verbs import CANCELLABLE_WHILE_RUNNING as COMPOSE_CANCELLABLE
+from bot.jobs.compose_verbs import compose_handlers
 from bot.jobs.queue import JobContext
 from bot.jobs.queue.context import JobHandler
 
 VERBS = ("volume-create", "volume-rm", "network-create", "network-rm", "network-connect", "network-disconnect")
 # One engine call each: once sent, a cancel cannot undo it (see bot/jobs/verbs.py).
-CANCELLABLE_WHILE_RUNNING: dict[str, bool] = dict.fromkeys(VERBS, False)
+CANCELLABLE_WHILE_RUNNING: dict[str, bool] = {**dict.fromkeys(VERBS, False), **COMPOSE_CANCELLABLE}
 
 
 def resource_handlers(docker: DockerGateway) -> dict[str, JobHandler]:
@@ -74,4 +76,5 @@ def resource_handlers(docker: DockerGateway) -> dict[str, JobHandler]:
         "network-rm": network_rm,
         "network-connect": network_connect,
         "network-disconnect": network_disconnect,
+        **compose_handlers(docker),
     }
