@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Callable, Sequence
+
 from bot.cli_output.pull import pull_reference
 from bot.core.cliparse import Flag, Kind
 from bot.core.registry import command
@@ -31,14 +34,28 @@ async def _queue(
     args: dict[str, object],
     timeout: float,
     idempotent: bool,
+    typed: Sequence[str] | None = None,
+    commands: Sequence[str] | None = None,
+    lock: bool = True,
 ) -> Output:
+    """One job per target, each with its status message.
+
+    ``typed``: each target as typed (docker prints that back); ``commands``: each job's command
+    line, as shown in its message and audited (default: the command typed, or VERB NAME for
+    several); ``lock``: whether jobs on the same container wait for each other (a wait must
+    not: it would hold up the very stop it waits for).
+    """
     _refuse_if_approval_needed(ctx)
     queued = []
-    for target in targets:
+    for i, target in enumerate(targets):
         container = target.kind == "container"
         ref = target.id or target.name
-        command = inv.text if len(targets) == 1 else f"{verb} {target.name}"
+        default = inv.text if len(targets) == 1 else f"{verb} {target.name}"
+        command = commands[i] if commands is not None else default
         host = ctx.access.host
+        job_args = {**args, "command": command, "target_name": target.name}
+        if typed is not None:
+            job_args["typed"] = typed[i]
         job, created = await ctx.jobs.submit(
             Job(
                 id=job_id_for(host, verb, ref, ctx.response_url),
@@ -47,10 +64,10 @@ async def _queue(
                 target=ref,
                 requester=ctx.requester,
                 reply_to=ReplyTo(ctx.requester.channel_id, "", ctx.response_url),
-                args={**args, "command": command, "target_name": target.name},
+                args=job_args,
                 idempotent=idempotent,
                 timeout_seconds=timeout,
-                lock_key=f"container:{target.id}" if container and target.id else None,
+                lock_key=f"container:{target.id}" if lock and container and target.id else None,
             )
         )
         queued.append((job, created))
@@ -65,15 +82,81 @@ async def _queue(
     return Output("\n".join(lines), monospace=False)
 
 
+async def container_jobs(
+    inv: Invocation,
+    ctx: HandlerContext,
+    verb: str,
+    args: dict[str, object],
+    timeout: float,
+    *,
+    idempotent: bool,
+    lock: bool = True,
+    missing: Callable[[str], str] | None = None,
+    missing_fails: bool = True,
+) -> Output:
+    """A job for each container named that the caller may see; docker's words for each of the others.
+
+    As the CLI does, one missing container does not hold up the rest: each is answered with
+    ``missing(typed)`` (default: "No such container: X"; hidden ones alike, see the gate), and
+    the others are queued.  ``missing_fails=False`` (``rm -f``): those answers are printed,
+    but the command has not failed for them.  Each job's command names its own container
+    with the flags typed (``stop -t 1 b``).
+    """
+    await ctx.jobs.require_live(ctx.access.host)
+    word = missing or (lambda typed: no_such("container", typed))
+    pairs = list(zip(inv.args, ctx.targets, strict=True))
+    found = [(typed, t) for typed, t in pairs if t.id]
+    errors = [word(typed) for typed, t in pairs if not t.id]
+    if not found:
+        if missing_fails:
+            raise NotFound("\n".join(errors))
+        return Output("", errors=errors)
+    alone = len(pairs) == 1
+    commands = [inv.text if alone else one_command(inv, typed) for typed, _ in found]
+    queued = await _queue(
+        inv,
+        ctx,
+        [t for _, t in found],
+        verb=verb,
+        args=args,
+        timeout=timeout,
+        idempotent=idempotent,
+        typed=[typed for typed, _ in found],
+        commands=commands,
+        lock=lock,
+    )
+    if not errors:
+        return queued
+    return Output("" if queued.silent else queued.text, errors=errors)
+
+
+def one_command(inv: Invocation, typed: str) -> str:
+    """The command line for one of its containers: the verb, the flags as given, that container."""
+    flags = {f.name: f for f in inv.command.flagset.flags}
+    words = [inv.command.name]
+    listed: dict[str, int] = {}
+    for name in inv.given:
+        flag = flags.get(name)
+        if flag is None or name in ("host", "help"):
+            continue
+        spelled = f"-{flag.short}" if flag.short else f"--{flag.name}"
+        value = inv.opt(name)
+        if flag.kind is Kind.BOOL:
+            words.append(spelled if value else f"--{flag.name}=false")
+        elif flag.kind is Kind.LIST:
+            index = listed.get(name, 0)
+            listed[name] = index + 1
+            words += [spelled, shlex.quote(str(value[index]))]
+        else:
+            words += [spelled, shlex.quote(str(value))]
+    words.append(shlex.quote(typed))
+    return " ".join(words)
+
+
 async def _container_job(
     inv: Invocation, ctx: HandlerContext, verb: str, args: dict[str, object], timeout: float, idempotent: bool
 ) -> Output:
-    await ctx.jobs.require_live(ctx.access.host)
-    # Missing and hidden alike (the gate resolved nothing the caller may see): docker's words, what was typed.
-    missing = [t.name for t in ctx.targets if not t.id]
-    if missing:
-        raise NotFound("\n".join(no_such("container", m) for m in missing))
-    return await _queue(inv, ctx, list(ctx.targets), verb=verb, args=args, timeout=timeout, idempotent=idempotent)
+    return await container_jobs(inv, ctx, verb, args, timeout, idempotent=idempotent)
 
 
 TIME_FLAG = Flag("time", "Seconds to wait before killing the container", Kind.INT, short="t", value_name="int")

@@ -25,7 +25,9 @@ SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 
 # Alice is an admin; Bob sees only containers labelled team=payments; Carol is an auditor
 # through a user group; anyone typing in C_OPS is a viewer there; Erin is a viewer on host
-# local only.  Anyone else (U_DAVE, say) has only the basics.
+# local only; Rita (U_RUNNER) may run and create containers, with no flag capabilities;
+# Oscar may operate (exec, kill, wait...) containers labelled team=ops, with no flag
+# capabilities.  Anyone else (U_DAVE, say) has only the basics.
 TEST_CONFIG = """
 hosts:
   local: {}
@@ -39,6 +41,8 @@ permissions:
     auditor:  {allow: [audit]}
     admin:    {allow: ["*"], flags: ["*"]}
     local-viewer: {allow: [read], on: {hosts: [local]}}
+    runner:   {allow: [read, run, create]}
+    ops-operator: {allow: [read, operate], on: {labels: {team: ops}}}
   bindings:
     - {everyone: true, role: basics}
     - {users: [U_ALICE], role: admin}
@@ -46,8 +50,11 @@ permissions:
     - {usergroups: [S_AUDIT], role: auditor}
     - {channels: [C_OPS], role: viewer}
     - {users: [U_ERIN], role: local-viewer}
+    - {users: [U_RUNNER], role: runner}
+    - {users: [U_OSCAR], role: ops-operator}
   deny:
     - {verbs: [logs], on: {names: ["*-secretive"]}, reason: "these logs are private"}
+    - {verbs: [exec], on: {labels: {dockbell.no-exec: "true"}}, reason: "this container does not allow shells"}
 """
 
 

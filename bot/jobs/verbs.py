@@ -16,6 +16,8 @@ from typing import Any
 from bot.cli_output.pull import PullProgress
 from bot.engine.gateway import DockerGateway, StateChange
 from bot.errors import DockbellError, NotFound
+from bot.jobs.container_verbs import CANCELLABLE_WHILE_RUNNING as CONTAINER_CANCELLABLE
+from bot.jobs.container_verbs import container_handlers
 from bot.jobs.image_jobs import CANCELLABLE_WHILE_RUNNING as IMAGE_CANCELLABLE
 from bot.jobs.queue import Cancellable, EffectUnknown, JobContext
 from bot.jobs.queue.context import JobHandler
@@ -33,6 +35,7 @@ CANCELLABLE_WHILE_RUNNING: Mapping[str, bool] = {
     "restart": False,
     "pull": True,
     **RESOURCE_CANCELLABLE,  # volumes, networks, compose (bot/jobs/resource_verbs.py)
+    **CONTAINER_CANCELLABLE,  # kill, rm, pause, unpause, rename, update, wait (bot/jobs/container_verbs.py)
 }
 PULL_STOPPED = "the transfer was stopped before it completed; the image was not updated"
 
@@ -113,7 +116,7 @@ def handlers_for(docker: DockerGateway) -> dict[str, JobHandler]:
         "restart": restart,
         "pull": Cancellable(pull, effect=PULL_STOPPED),
     }
-    return {**own, **resource_handlers(docker)}
+    return {**own, **resource_handlers(docker), **container_handlers(docker)}
 
 
 async def _image_id(docker: DockerGateway, ref: str) -> str | None:

@@ -103,6 +103,8 @@ class Lookup:
 
         Raises DockerError ("Multiple IDs found…") for a prefix of two visible containers.
         """
+        if not ref.strip("/"):
+            return None  # names no container; asking the engine for "/" would read its list endpoint
         try:
             found = container_target(await self.docker.inspect_container(ref))
             if self.sees(found):
