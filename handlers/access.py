@@ -86,8 +86,16 @@ async def _visible_target(ctx: HandlerContext, verb: str, ref: str) -> Target:
     A verb whose target need not exist yet (``pull``) is judged by the name typed instead.
     """
     kinds = VERBS[verb].targets
-    kind = "object" if {"container", "image"} <= kinds else "image" if "image" in kinds else "container"
     lookup = ctx.access.lookup(ctx.docker)
+    own = next((k for k in ("volume", "network", "project") if k in kinds), None)
+    if own is not None:  # volumes, networks (network connect: the network first), compose projects
+        resource = await lookup.of_kind(own, ref)
+        if resource is not None:
+            return resource
+        if verb in NAMED_TARGETS:
+            return Target(kind=own, name=ref)
+        raise NotFound(no_such(own, ref))
+    kind = "object" if {"container", "image"} <= kinds else "image" if "image" in kinds else "container"
     found = await (
         lookup.object(ref) if kind == "object" else lookup.image(ref) if kind == "image" else lookup.container(ref)
     )

@@ -104,6 +104,11 @@ async def test_volume_create_ls_inspect_rm(
     assert f"Error response from daemon: get {other}: no such volume" in hidden
     assert hidden.replace(other, "X") == missing.replace(f"{made.prefix}-nope", "X")
 
+    can = output_text(await run_command(slack, fake_slack, f"can-i volume-rm {name}"))
+    assert can.startswith(f"yes: volume-rm volume {name} on host local"), can
+    bob_can = all_text(await run_command(slack, fake_slack, f"can-i volume-inspect {other}", user_id="U_BOB"))
+    assert f"Error response from daemon: get {other}: no such volume" in bob_can  # hidden: as missing
+
     # rm: all or nothing when one is missing; -f ignores the missing one.
     refused = all_text(await run_command(slack, fake_slack, f"volume rm {name} {made.prefix}-nope"))
     assert f"get {made.prefix}-nope: no such volume" in refused
