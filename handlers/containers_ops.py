@@ -199,6 +199,12 @@ async def _refuse_a_hidden_holder(ctx: HandlerContext, new: str, old: str) -> No
 
 # --- update ---------------------------------------------------------------------------------------
 
+# docker's help names these values by their Go types (`-m, --memory bytes`, `--cpus decimal`).
+_VALUE_NAMES = {"memory": "bytes", "memory-reservation": "bytes", "memory-swap": "bytes", "kernel-memory": "bytes"}
+_VALUE_NAMES |= {"cpus": "decimal", "blkio-weight": "uint16"}
+UPDATE_REGISTRY_FLAGS = [
+    dataclasses.replace(f, value_name=_VALUE_NAMES[f.name]) if f.name in _VALUE_NAMES else f for f in UPDATE_FLAGS
+]
 _UPDATE_USAGE = f"Usage:  {USAGE['update']}\n\nRun 'docker update --help' for more information"
 
 
@@ -210,7 +216,7 @@ _UPDATE_USAGE = f"Usage:  {USAGE['update']}\n\nRun 'docker update --help' for mo
     min_args=1,
     targets="container:all",
     group="admin",
-    flags=list(UPDATE_FLAGS),
+    flags=UPDATE_REGISTRY_FLAGS,
 )
 async def update(inv: Invocation, ctx: HandlerContext) -> Output:
     guarded = guard_invocation(inv)  # the same reading of the flags that the gate judged
