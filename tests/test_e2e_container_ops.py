@@ -14,6 +14,7 @@ from typing import Any
 import docker
 import pytest
 
+from bot.slack.render import CANCEL_ACTION
 from tests.fakeslack import Call, FakeSlack, SlackSender
 from tests.helpers import all_text, output_text, run_command
 from tests.rig import Containers
@@ -298,3 +299,41 @@ async def test_hidden_containers_are_missing_for_the_job_verbs(
         assert all_text(hidden).replace(other, "X") == all_text(absent).replace(f"{other}-nope", "X"), verb
         assert "No such container" in all_text(hidden)
     assert _state(docker_api, other)["Running"] and not _state(docker_api, other)["Paused"]
+
+
+async def test_exec_is_bounded_by_the_command_s_time_limit(
+    slack: SlackSender, fake_slack: FakeSlack, containers: Containers, docker_api: docker.APIClient
+) -> None:
+    name = containers.run("ops-exec-long", ["sleep", "3600"])
+    reply = await run_command(slack, fake_slack, f"exec {name} sh -c 'echo started; exec sleep 300'", timeout=20)
+    text = all_text(reply)
+    assert output_text(reply) == "started"
+    assert "still running in the container after" in text and "dockbell stopped waiting" in text
+    assert "dockbell stopped this command" not in text  # answered within the limit, not cut off by it
+    processes = docker_api.top(name)["Processes"]
+    assert any("sleep 300" in " ".join(p) for p in processes)  # it goes on, as docker leaves it
+
+
+async def test_a_wait_can_be_cancelled_and_touches_nothing(
+    slack: SlackSender, fake_slack: FakeSlack, containers: Containers, docker_api: docker.APIClient
+) -> None:
+    name = containers.run("ops-wait-cancel", ["sleep", "3600"])
+    since = len(fake_slack.calls)
+    ack = await slack.command(f"wait {name}")
+    assert ack.status == 200
+
+    def running(c: Call) -> bool:
+        return "running" in _text(c) and CANCEL_ACTION in str(c.args.get("blocks")) and name in _text(c)
+
+    shown = await fake_slack.wait_for_call("chat.update", running, timeout=15, since=since)
+    ts = str(shown.args["ts"])
+    message = {"blocks": shown.args["blocks"], "ts": ts, "channel": "C_GENERAL"}
+    click = await slack.click(message, CANCEL_ACTION, user_id="U_ALICE", channel_id="C_GENERAL", message_ts=ts)
+    assert click.status == 200
+
+    def final(c: Call) -> bool:
+        return c.args.get("ts") == ts and any(w in _text(c) for w in FINAL)
+
+    done = _text(await fake_slack.wait_for_call("chat.update", final, timeout=15))
+    assert "cancelled by <@U_ALICE>" in done and "the container was not touched" in done
+    assert _state(docker_api, name)["Running"]
