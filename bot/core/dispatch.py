@@ -40,6 +40,12 @@ MANAGEMENT_SUBCOMMANDS: dict[str, frozenset[str]] = {
     "system": frozenset("""df events info prune""".split()),
     "network": frozenset("""connect create disconnect inspect ls list prune rm""".split()),
     "volume": frozenset("""create inspect ls list prune rm""".split()),
+    "compose": frozenset(
+        """
+    attach build config cp create down events exec images kill logs ls pause port ps pull push restart rm
+    run scale start stats stop top unpause up version wait watch
+    """.split()
+    ),
 }
 
 # Slack clients may turn straight quotes into typographic ones; a shell would not see those.
