@@ -17,8 +17,8 @@ import handlers.images
 import handlers.images_ops
 import handlers.jobs
 import handlers.lifecycle
-import handlers.run
 import handlers.networks
+import handlers.run
 import handlers.system
 import handlers.transfer
 import handlers.volumes
@@ -34,8 +34,8 @@ from bot.jobs.image_jobs import image_job_handlers
 from bot.jobs.inbox import Inbox
 from bot.jobs.queue import JobQueue
 from bot.jobs.queue.signing import Signer
-from bot.jobs.runner import CommandRunner, Services
 from bot.jobs.run_jobs import run_handlers
+from bot.jobs.runner import CommandRunner, Services
 from bot.jobs.verbs import handlers_for
 from bot.ops.audit import AuditLog
 from bot.ops.health import Readiness, redis_check
