@@ -288,7 +288,7 @@ class JobDesk:
                 channel_id=job.requester.channel_id,
                 command=str(job.args.get("command", job.verb)),
                 host=job.host,
-                target=f"{'image' if job.verb == 'pull' else 'container'} {job.args.get('target_name', job.target)}",
+                target=f"{_target_kind(job)} {job.args.get('target_name', job.target)}",
                 decision="allow",
                 rule=_finish_rule(job),
                 outcome=f"job {job.status}",
@@ -404,3 +404,11 @@ def _finish_rule(job: Job) -> str:
     if job.status is JobStatus.CANCELLED:
         return f"job finished (cancelled by {job.cancel_requested_by})"
     return f"job finished (cancel by {job.cancel_requested_by} came too late)"
+
+
+def _target_kind(job: Job) -> str:
+    """What the job acted on, for the audit trail: jobs on volumes, networks or projects say so."""
+    kind = job.args.get("target_kind")
+    if isinstance(kind, str) and kind:
+        return kind
+    return "image" if job.verb in ("pull", "push") else "container"
