@@ -256,12 +256,12 @@ async def _sample(ctx: HandlerContext, ref: str, cid: str) -> dict[str, Any]:
 
 
 def _parse_tail(value: str) -> int | None:
-    if value in ("all", ""):
+    """``--tail`` as the engine reads it: the CLI passes the string on and the daemon's
+    ``strconv.Atoi`` takes a decimal count (``010`` is 10, ``+3`` is 3); anything else, and a
+    negative count, means every line (docker's docs: "the value is set to all")."""
+    if not re.fullmatch(r"[+-]?[0-9]+", value) or not -(2**63) <= int(value) < 2**63:
         return None
-    try:
-        n = int(value)
-    except ValueError:
-        raise ParseError(f'invalid value for "tail": "{value}" is not a number or "all"') from None
+    n = int(value)
     return None if n < 0 else n
 
 

@@ -66,7 +66,7 @@ def test_non_interspersed_stops_at_first_positional() -> None:
     [
         (["--nope"], "unknown flag: --nope"),
         (["-x"], "unknown shorthand flag: 'x' in -x"),
-        (["-ax"], "unknown shorthand flag: 'x' in -ax"),
+        (["-ax"], "unknown shorthand flag: 'x' in -x"),  # pflag names the group from the failing letter on
         (["--last"], "flag needs an argument: --last"),
         (["-n"], "flag needs an argument: 'n' in -n"),
         (["-n", "x"], 'invalid argument "x" for "-n, --last" flag: strconv.ParseInt: parsing "x": invalid syntax'),
