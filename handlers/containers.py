@@ -216,12 +216,24 @@ async def logs(inv: Invocation, ctx: HandlerContext) -> Output:
     ref = inv.args[0]
     tail = _parse_tail(inv.opt("tail"))
     now = ctx.now()
-    since = parse_timestamp(inv.opt("since"), now) if inv.opt("since") else None
-    until = parse_timestamp(inv.opt("until"), now) if inv.opt("until") else None
+    since = parse_timestamp(inv.opt("since"), now, flag="since") if inv.opt("since") else None
+    until = parse_timestamp(inv.opt("until"), now, flag="until") if inv.opt("until") else None
+    if inv.opt("until") == "0":
+        until = None  # the engine reads a bare "0" as no limit (but "00" as 1970)
     info = await _resolved(ctx, ref)
-    raw = await _or_missing(
-        ref, ctx.docker.logs(info["Id"], tail=tail, since=since, until=until, timestamps=inv.opt("timestamps"))
-    )
+    if until is not None and until <= 0:
+        raw = b""  # up to 1970 or before: no line is that old (and docker-py refuses to ask)
+    else:
+        raw = await _or_missing(
+            ref,
+            ctx.docker.logs(
+                info["Id"],
+                tail=tail,
+                since=since if since is not None and since > 0 else None,  # up to 1970: every line
+                until=until,
+                timestamps=inv.opt("timestamps"),
+            ),
+        )
     text = raw.decode("utf-8", "replace").replace("\r\n", "\n")
     text = Redactor.from_env(info.get("Config", {}).get("Env")).text(text)
     name = info.get("Name", ref).lstrip("/")

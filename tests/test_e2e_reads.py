@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
 
 import pytest
 
@@ -240,3 +241,38 @@ async def test_share_in_channel(slack: SlackSender, fake_slack: FakeSlack, web: 
     ack2 = await slack.click(reply, SHARE_ACTION, user_id="U_ALICE", channel_id="C_GENERAL", is_ephemeral=True)
     again = await fake_slack.wait_for_response(lambda p: p.url == ack2.response_url)
     assert "already shared" in all_text(again.body)
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        "--tail 0x10",  # the engine reads --tail with Atoi: not a decimal count, so every line
+        "--tail 010",
+        "--tail +1",
+        "--tail x",
+        "--since -0",  # now
+        "--since +0",
+        "--since 0",
+        "--since 2006-01-02Z",
+        "--since 2006-01-02+00:00",
+        "--since 1960-01-01",
+        "--until 0",  # a bare 0 is no limit
+        "--until 00",  # but 00 is 1970
+        "--until 1960-01-01",
+        "--until -0",
+        "--since 2006-01-02T15:04:0Z",
+        "--until 2562048h",
+    ],
+)
+async def test_logs_values_read_as_docker_reads_them(
+    slack: SlackSender, fake_slack: FakeSlack, crashed: str, flags: str
+) -> None:
+    real = subprocess.run(["docker", "logs", *flags.split(), crashed], capture_output=True, text=True, check=False)
+    reply = await run_command(slack, fake_slack, f"logs {flags} {crashed}")
+    if real.returncode:
+        assert real.stderr.splitlines()[0] in all_text(reply).replace("&quot;", '"'), all_text(reply)
+    else:
+        # the CLI writes the container's stdout and stderr to its own; dockbell shows both, in order
+        assert output_text(reply).splitlines() == sorted(
+            (real.stdout + real.stderr).splitlines(), key=["starting", "boom"].index
+        )
