@@ -14,6 +14,7 @@ from bot.errors import NotFound, ParseError
 from bot.jobs.context import HandlerContext
 from bot.jobs.gate import NAMED_TARGETS
 from bot.jobs.visible import no_such
+from bot.ops.audit import AuditRecord
 from bot.policy import Target, canonical_verb, roles_of
 from bot.policy.verbs import VERBS
 
@@ -120,9 +121,28 @@ def _user_matcher(raw: str) -> tuple[str, str]:
     return "", raw.lstrip("@")
 
 
+# A job's or an approval request's id: `audit ID` shows its whole chain (request, approvals, the job).
+_CHAIN_ID = re.compile(r"(?:j|a)-[0-9a-f]{10}")
+_APPROVAL_REF = re.compile(r"\ba-[0-9a-f]{10}\b")
+
+
+def _chain(records: list[AuditRecord], ident: str) -> list[AuditRecord]:
+    """The records of one job and of the approval it ran under: who asked, who approved, what ran."""
+    ids = {ident}
+    for r in records:
+        if ident in r.job_id.split(",") or ident in _APPROVAL_REF.findall(f"{r.rule} {r.outcome}"):
+            ids.update(_APPROVAL_REF.findall(f"{r.rule} {r.outcome}"))
+            ids.update(j for j in r.job_id.split(",") if j)
+    return [
+        r
+        for r in records
+        if ids & set(r.job_id.split(",")) or ids & set(_APPROVAL_REF.findall(f"{r.rule} {r.outcome}"))
+    ]
+
+
 @command(
     "audit",
-    usage="docker audit [OPTIONS] [TARGET]",
+    usage="docker audit [OPTIONS] [TARGET | JOB | APPROVAL]",
     summary="Show the audit trail: who ran what, and what the policy decided",
     max_args=1,
     flags=[
@@ -146,13 +166,16 @@ async def audit(inv: Invocation, ctx: HandlerContext) -> Output:
     if inv.opt("verb") and verb is None:
         raise ParseError(f"unknown verb {inv.opt('verb')!r}")
     records = await ctx.audit.query(since=since)
+    chain = bool(inv.args) and _CHAIN_ID.fullmatch(inv.args[0]) is not None
+    if chain:
+        records = _chain(records, inv.args[0])
     rows = [["TIME", "USER", "CHANNEL", "COMMAND", "TARGET", "DECISION", "RULE", "OUTCOME", "JOB"]]
     for r in records:
         if (user_id and r.user_id != user_id) or (user_name and r.user_name != user_name):
             continue
         if verb and canonical_verb(r.command.split(" ")[0]) != verb and not r.command.startswith(verb + " "):
             continue
-        if inv.args and inv.args[0] not in r.target and inv.args[0] not in r.command:
+        if inv.args and not chain and inv.args[0] not in r.target and inv.args[0] not in r.command:
             continue
         if inv.opt("denied") and r.decision != "deny":
             continue

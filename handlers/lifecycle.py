@@ -9,7 +9,8 @@ from bot.cli_output.pull import pull_reference
 from bot.core.cliparse import Flag, Kind
 from bot.core.registry import command
 from bot.core.types import Invocation, Output, ReplyTo
-from bot.errors import NotAvailableYet, NotFound
+from bot.errors import NotFound
+from bot.jobs.approval_pass import require_approval_pass
 from bot.jobs.context import HandlerContext
 from bot.jobs.queue import Job, job_id_for
 from bot.jobs.verbs import PULL_TIMEOUT, START_TIMEOUT, stop_timeout
@@ -18,11 +19,8 @@ from bot.policy import Target
 
 
 def _refuse_if_approval_needed(ctx: HandlerContext) -> None:
-    for decision in ctx.access.decisions:
-        if decision.approval is not None:
-            raise NotAvailableYet(
-                f"this needs approval ({decision.approval.name}), and approvals are not available yet"
-            )
+    """The net under the approval hook (bot/jobs/approval_flow.py): passes only an approved run."""
+    require_approval_pass(ctx.access.decisions)
 
 
 async def _queue(

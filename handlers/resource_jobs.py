@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.core.types import Invocation, Output, ReplyTo
-from bot.errors import NotAvailableYet
+from bot.jobs.approval_pass import require_approval_pass
 from bot.jobs.context import HandlerContext
 from bot.jobs.queue import Job, job_id_for
 
@@ -30,11 +30,8 @@ class JobOrder:
 
 
 def refuse_if_approval_needed(ctx: HandlerContext) -> None:
-    for decision in ctx.access.decisions:
-        if decision.approval is not None:
-            raise NotAvailableYet(
-                f"this needs approval ({decision.approval.name}), and approvals are not available yet"
-            )
+    """The net under the approval hook (bot/jobs/approval_flow.py): passes only an approved run."""
+    require_approval_pass(ctx.access.decisions)
 
 
 async def queue_jobs(inv: Invocation, ctx: HandlerContext, orders: list[JobOrder]) -> Output:

@@ -12,6 +12,7 @@ from bot.core.registry import Registry
 from bot.core.types import Requester
 from bot.engine.gateway import DockerGateway
 from bot.engine.hosts import DockerHosts
+from bot.jobs.approval_flow import ApprovalFlow
 from bot.jobs.desk import JobDesk
 from bot.jobs.gate import Access
 from bot.ops.audit import AuditLog
@@ -54,5 +55,9 @@ class HandlerContext(Protocol):
 
     @property
     def hosts(self) -> DockerHosts: ...
+
+    @property
+    def approvals(self) -> ApprovalFlow | None:
+        """Approval requests (`/docker approvals`); None where approvals are not set up."""
 
     def now(self) -> float: ...

@@ -35,6 +35,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot.errors import ServiceUnavailable, SlackRefused
+from bot.jobs import approval_pass
 from bot.jobs.inbox import COMMAND_VERB
 from bot.jobs.queue import Job, JobNotFound, JobQueue, JobStatus, Leases, QueueUnavailable, host_is_live
 from bot.jobs.queue import keys as qkeys
@@ -82,6 +83,9 @@ class JobDesk:
         self._lease_every = lease_ttl / 5
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._keeper: asyncio.Task[None] | None = None
+        # Called once a job that ran under an approval shows its final state (the request
+        # message then shows the result): see bot/jobs/approval_flow.py.
+        self.on_approved_final: list[Callable[[Job], Awaitable[None]]] = []
 
     @property
     def following(self) -> list[str]:
@@ -101,13 +105,23 @@ class JobDesk:
 
         The caller derives the id with ``job_id_for`` from the request's response_url: Slack
         gives each invocation its own, so a retry or a double submission finds the first job.
+
+        Every job of every handler passes here, so this is where an approved command's jobs
+        are tied to their approval (bot/jobs/approval_pass.py): tagged with it, and with their
+        status message in the request's thread.
         """
         await self.require_live(job.host)
+        run = approval_pass.current()
+        if run is not None:
+            approved_by = ",".join(run.approvers)
+            job = dataclasses.replace(job, approval_ref=run.approval_id, args={**job.args, "approved_by": approved_by})
         existing = await self.queue.get(job.id)
         if existing is not None:
+            if run is not None:
+                run.job_ids.append(existing.id)
             return existing, False
         job = dataclasses.replace(job, cancellable_running=cancellable_while_running(job.verb))
-        ts = await self._post_status(job)
+        ts = await self._post_status(job, thread_ts=run.thread_ts if run is not None else "")
         job = dataclasses.replace(job, reply_to=dataclasses.replace(job.reply_to, thread_ts=ts))
         stored, created = await self.queue.enqueue(job)
         if not created and ts:
@@ -115,12 +129,14 @@ class JobDesk:
                 await self.slack.delete_message(job.reply_to.channel_id, ts)
         if created:
             self.follow(stored)
+        if run is not None:
+            run.job_ids.append(stored.id)
         return stored, created
 
-    async def _post_status(self, job: Job) -> str:
+    async def _post_status(self, job: Job, thread_ts: str = "") -> str:
         message = render.job_message(job, position=0)
         try:
-            return await self.slack.post_message(job.reply_to.channel_id, message)
+            return await self.slack.post_message(job.reply_to.channel_id, message, thread_ts=thread_ts or None)
         except SlackRefused as err:
             if err.code in ("not_in_channel", "channel_not_found", "is_archived"):
                 return ""  # no live status in the channel: the outcome goes to the requester instead
@@ -233,6 +249,12 @@ class JobDesk:
                 await self.redis.delete(SHOWN + job.id)
             return False
         await self._mark_shown(job)
+        if job.approval_ref:
+            for hook in self.on_approved_final:
+                try:
+                    await hook(job)
+                except Exception:  # the job's own message is right; its request's may lag
+                    log.exception("job %s ended; its approval %s could not be told", job.id, job.approval_ref)
         return True
 
     async def _audit_once(self, job: Job) -> None:
@@ -290,9 +312,10 @@ class JobDesk:
                 host=job.host,
                 target=f"{_target_kind(job)} {job.args.get('target_name', job.target)}",
                 decision="allow",
-                rule=_finish_rule(job),
+                rule=_finish_rule(job) + (f", approval {job.approval_ref}" if job.approval_ref else ""),
                 outcome=f"job {job.status}",
                 duration_ms=round(took * 1000),
+                approvers=str(job.args.get("approved_by", "")),
                 job_id=job.id,
             )
         )

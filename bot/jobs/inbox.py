@@ -42,6 +42,8 @@ class Entry:
     text: str = ""
     action: str = ""
     value: str = ""
+    trigger_id: str = ""  # a click's: lets the worker open a modal (Slack: within 3 s of the click)
+    reason: str = ""  # a modal's submission: what was typed (the Deny form's reason)
 
 
 def entry_of(job: Job) -> Entry:
@@ -51,8 +53,9 @@ def entry_of(job: Job) -> Entry:
         text=str(args.get("text", "")),
         action=str(args.get("action", "")),
         value=str(args.get("value", "")),
+        trigger_id=str(args.get("trigger_id", "")),
+        reason=str(args.get("reason", "")),
     )
-
 
 
 # A host seen live is trusted for this long before its heartbeats are read again: a
@@ -103,14 +106,35 @@ class Inbox:
             raise UserError("This job is no longer known (finished jobs are kept for a day).")
         return job.host
 
-    async def click(self, requester: Requester, action: str, value: str, response_url: str) -> None:
+    async def click(
+        self, requester: Requester, action: str, value: str, response_url: str, trigger_id: str = ""
+    ) -> None:
         try:
             host = await self.host_of_click(value)
             if self.config.host_named(host) is None:
                 raise UnknownHost("This button belongs to a host dockbell no longer knows.")
-            await self.forward(host, requester, response_url, {"kind": "click", "action": action, "value": value})
+            what = {"kind": "click", "action": action, "value": value}
+            if trigger_id:
+                what["trigger_id"] = trigger_id
+            await self.forward(host, requester, response_url, what)
         except UserError as err:
             await self.answer(response_url, err.message)
+
+    async def submission(self, requester: Requester, callback: str, value: str, reason: str, key: str) -> None:
+        """A modal's submission (the Deny form): to the host its ``value`` names ("HOST/..."), as a click.
+
+        A submission has no response_url; ``key`` (the view's id and hash) identifies it
+        instead, so a retried delivery finds the first entry.  Nobody can be answered from
+        here: a refusal is logged, and the worker answers everything else.
+        """
+        try:
+            host = await self.host_of_click(value)
+            if self.config.host_named(host) is None:
+                raise UnknownHost("This form belongs to a host dockbell no longer knows.")
+            what = {"kind": "click", "action": callback, "value": value, "reason": reason}
+            await self.forward(host, requester, f"view:{key}", what)
+        except UserError as err:
+            log.warning("a %s submission by %s was not forwarded: %s", callback, requester.user_id, err.message)
 
     async def forward(self, host: str, requester: Requester, response_url: str, what: dict[str, str]) -> Job:
         """Enqueue one signed entry for ``host``'s worker; refuse at once if nothing would pick it up."""
@@ -124,7 +148,8 @@ class Inbox:
             host=host,
             verb=COMMAND_VERB,
             requester=requester,
-            reply_to=ReplyTo(requester.channel_id, "", response_url),
+            # A modal's submission has no response_url ("view:..." stands in for one): none to answer to.
+            reply_to=ReplyTo(requester.channel_id, "", "" if response_url.startswith("view:") else response_url),
             args=what,
             idempotent=False,
             timeout_seconds=COMMAND_TIMEOUT,

@@ -103,6 +103,25 @@ class SlackOut:
         with refusals():
             await self.client.chat_delete(channel=channel, ts=ts)
 
+    async def post_ephemeral(self, channel: str, user: str, message: dict[str, Any], thread_ts: str = "") -> None:
+        """A message only ``user`` sees in ``channel`` (for answers with no response_url: a modal's submission)."""
+        args: dict[str, Any] = {k: v for k, v in message.items() if k not in ("response_type", "replace_original")}
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        with refusals():
+            await self.client.chat_postEphemeral(channel=channel, user=user, **args)
+
+    async def permalink(self, channel: str, ts: str) -> str:
+        with refusals():
+            result = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
+        return str(result["permalink"])
+
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> str:
+        """views.open: a modal for the person whose click gave ``trigger_id`` (valid for 3 s); its view id."""
+        with refusals():
+            result = await self.client.views_open(trigger_id=trigger_id, view=view)
+        return str(result["view"]["id"])
+
     async def upload(
         self,
         *,

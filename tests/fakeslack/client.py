@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from .records import Ephemeral, Message, ResponsePost
+from .records import APP_ID, BOT_ID, Ephemeral, Message, ResponsePost
 from .server import FakeSlack
 from .signing import FORM_CONTENT_TYPE, signed_headers
 
@@ -95,6 +95,7 @@ class SlackSender:
         self.signing_secret = signing_secret
         self.team_id = team_id
         self._session: aiohttp.ClientSession | None = None
+        self._sent: dict[str, str] = {}  # response_url (or view key) -> the body sent, for redeliver()
 
     def _client(self) -> aiohttp.ClientSession:
         # created lazily: aiohttp wants sessions made inside the running loop
@@ -147,7 +148,7 @@ class SlackSender:
             "api_app_id": API_APP_ID,
             "is_enterprise_install": "false",
             "response_url": response_url,
-            "trigger_id": _trigger_id(),
+            "trigger_id": self.fake.workspace.issue_trigger(_trigger_id(), user_id),
         }
         result = await self._post(urlencode(fields), response_url, timestamp, sign, bad_signature, extra_headers)
         if result.status == 200 and result.text:
@@ -202,7 +203,7 @@ class SlackSender:
             "api_app_id": API_APP_ID,
             "token": VERIFICATION_TOKEN,
             "container": container,
-            "trigger_id": _trigger_id(),
+            "trigger_id": self.fake.workspace.issue_trigger(_trigger_id(), user_id),
             "team": {"id": self.team_id, "domain": TEAM_DOMAIN},
             "enterprise": None,
             "is_enterprise_install": False,
@@ -214,6 +215,51 @@ class SlackSender:
         if not target.is_ephemeral:  # Slack omits the message for ephemeral containers
             payload["message"] = target.message
         return payload
+
+    async def redeliver(self, response_url: str) -> AckResult:
+        """Send the request that got ``response_url`` again, freshly signed: Slack's retried delivery."""
+        return await self._post(self._sent[response_url], response_url)
+
+    # --- modals --------------------------------------------------------------------------------
+
+    async def submit_view(
+        self, view_id: str, values: Mapping[str, Mapping[str, str]], *, user_id: str = "U_ALICE"
+    ) -> AckResult:
+        """Press the submit button of the open modal ``view_id``: a signed ``view_submission``.
+
+        ``values``: block_id -> {action_id: typed text} for plain_text_input elements.  Only the
+        user the modal was opened for can submit it (nobody else sees it).  An empty 200 ack
+        closes the modal, as in Slack; ``response_action: errors`` keeps it open.
+        """
+        opened = self.fake.workspace.views.get(view_id)
+        if opened is None or opened.closed:
+            raise AssertionError(f"no open modal {view_id}")
+        if opened.user != user_id:
+            raise AssertionError(f"modal {view_id} is {opened.user}'s: {user_id} cannot see it")
+        state = {
+            block: {action: {"type": "plain_text_input", "value": value} for action, value in actions.items()}
+            for block, actions in values.items()
+        }
+        view = {**opened.to_dict(self.team_id, APP_ID, BOT_ID), "state": {"values": state}}
+        user_name = self._user_name(user_id)
+        payload: dict[str, Any] = {
+            "type": "view_submission",
+            "team": {"id": self.team_id, "domain": TEAM_DOMAIN},
+            "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": self.team_id},
+            "api_app_id": API_APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "trigger_id": self.fake.workspace.issue_trigger(_trigger_id(), user_id),
+            "view": view,
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        opened.submissions += 1
+        key = f"view:{view_id}:{opened.submissions}"
+        result = await self._post(urlencode({"payload": json.dumps(payload)}), key)
+        if result.status == 200 and not result.text.strip():
+            opened.closed = True
+        return result
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -229,6 +275,7 @@ class SlackSender:
         secret = self.signing_secret + ("-wrong" if bad_signature else "")
         headers = signed_headers(secret, body, timestamp) if sign else {"Content-Type": FORM_CONTENT_TYPE}
         headers.update(extra_headers or {})
+        self._sent[response_url] = body
         started = time.perf_counter()
         async with self._client().post(self.bot_url, data=body.encode(), headers=headers) as response:
             text = await response.text()

@@ -162,6 +162,46 @@ class UploadedFile:
 
 
 @dataclass
+class Trigger:
+    """A trigger_id Slack gave the app with an interaction: opens one modal, within 3 s."""
+
+    user: str
+    issued_at: float
+    used: bool = False
+
+
+@dataclass
+class OpenView:
+    """A modal views.open showed to ``user``; closed once submitted with an empty ack."""
+
+    id: str
+    user: str
+    view: dict[str, Any]
+    hash: str
+    closed: bool = False
+    submissions: int = 0
+
+    def to_dict(self, team_id: str, app_id: str, bot_id: str) -> dict[str, Any]:
+        """The view object Slack answers with and sends back in view_submission (state filled in there)."""
+        return {
+            **{k: v for k, v in self.view.items() if k != "state"},
+            "id": self.id,
+            "team_id": team_id,
+            "state": {"values": {}},
+            "hash": self.hash,
+            "private_metadata": self.view.get("private_metadata", ""),
+            "callback_id": self.view.get("callback_id", ""),
+            "root_view_id": self.id,
+            "previous_view_id": None,
+            "app_id": app_id,
+            "bot_id": bot_id,
+            "clear_on_close": bool(self.view.get("clear_on_close", False)),
+            "notify_on_close": bool(self.view.get("notify_on_close", False)),
+            "external_id": self.view.get("external_id", ""),
+        }
+
+
+@dataclass
 class User:
     id: str
     name: str

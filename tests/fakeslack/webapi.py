@@ -16,14 +16,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .blockkit import validate_blocks
-from .records import BOT_ID, BOT_USER_ID, Channel, Ephemeral, Message, UploadedFile
+from .records import APP_ID, BOT_ID, BOT_USER_ID, Channel, Ephemeral, Message, OpenView, UploadedFile
 from .workspace import Workspace
 
 MAX_TEXT = 40_000  # longer texts are truncated with a message_truncated warning
 MAX_UPDATE_TEXT = 4_000  # chat.update answers msg_too_long above this
 MAX_ATTACHMENTS = 100
 MAX_REPLIES_LIMIT = 1000
-JSON_STRING_ARGS = ("blocks", "attachments", "files", "metadata")
+JSON_STRING_ARGS = ("blocks", "attachments", "files", "metadata", "view")
+TRIGGER_TTL = 3.0  # a trigger_id opens a modal within 3 s of the click (slack-platform.md §1.1)
+MAX_VIEW_BLOCKS = 100
+VIEW_TITLE_MAX = 24  # title, submit and close: plain_text of at most 24 characters
+PRIVATE_METADATA_MAX = 3000
 
 
 class ApiError(Exception):
@@ -302,6 +306,74 @@ def chat_delete(ctx: ApiContext, args: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "channel": channel.id, "ts": ts}
 
 
+def chat_get_permalink(ctx: ApiContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = _channel(ctx, args)
+    ts = _required(args, "message_ts", "message_not_found")
+    if ctx.workspace.find_message(channel.id, ts) is None:
+        raise ApiError("message_not_found")
+    link = f"https://fake.slack.com/archives/{channel.id}/p{ts.replace('.', '')}"
+    return {"ok": True, "channel": channel.id, "permalink": link}
+
+
+# --- views -----------------------------------------------------------------------------------
+
+
+def _plain_text(view: dict[str, Any], key: str, errors: list[str], *, required: bool) -> None:
+    value = view.get(key)
+    if value is None:
+        if required:
+            errors.append(f"missing required field: {key} [json-pointer:/view/{key}]")
+        return
+    text = value.get("text") if isinstance(value, dict) else None
+    if not isinstance(value, dict) or value.get("type") != "plain_text" or not isinstance(text, str):
+        errors.append(f"must be a plain_text object [json-pointer:/view/{key}]")
+    elif not 1 <= len(text) <= VIEW_TITLE_MAX:
+        errors.append(f"must be less than {VIEW_TITLE_MAX + 1} characters [json-pointer:/view/{key}/text]")
+
+
+def _check_view(view: object) -> dict[str, Any]:
+    """A modal as views.open checks it: Slack's invalid_arguments with the reasons."""
+    if not isinstance(view, dict):
+        raise ApiError("invalid_arguments", response_metadata={"messages": ["[ERROR] view must be an object"]})
+    errors: list[str] = []
+    if view.get("type") != "modal":
+        errors.append("must be modal [json-pointer:/view/type]")
+    _plain_text(view, "title", errors, required=True)
+    blocks = view.get("blocks")
+    has_input = isinstance(blocks, list) and any(isinstance(b, dict) and b.get("type") == "input" for b in blocks)
+    _plain_text(view, "submit", errors, required=has_input)  # "submit is required when an input block..."
+    _plain_text(view, "close", errors, required=False)
+    if not isinstance(blocks, list) or len(blocks) > MAX_VIEW_BLOCKS:
+        errors.append(f"must be an array of at most {MAX_VIEW_BLOCKS} blocks [json-pointer:/view/blocks]")
+    else:
+        errors += [e.replace("[json-pointer:/blocks", "[json-pointer:/view/blocks") for e in validate_blocks(blocks)]
+    if len(str(view.get("private_metadata", ""))) > PRIVATE_METADATA_MAX:
+        errors.append(f"must be less than {PRIVATE_METADATA_MAX + 1} characters [json-pointer:/view/private_metadata]")
+    if len(str(view.get("callback_id", ""))) > 255:
+        errors.append("must be less than 256 characters [json-pointer:/view/callback_id]")
+    if errors:
+        raise ApiError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {e}" for e in errors]})
+    return view
+
+
+def views_open(ctx: ApiContext, args: dict[str, Any]) -> dict[str, Any]:
+    """A modal for the user whose interaction issued ``trigger_id``: once, within 3 s of it."""
+    ws = ctx.workspace
+    trigger_id = _required(args, "trigger_id")
+    view = _check_view(args.get("view"))
+    trigger = ws.triggers.get(trigger_id)
+    if trigger is None:
+        raise ApiError("invalid_trigger_id")
+    if trigger.used:
+        raise ApiError("exchanged_trigger_id")
+    if ctx.now - trigger.issued_at > TRIGGER_TTL:
+        raise ApiError("expired_trigger_id")
+    trigger.used = True
+    opened = OpenView(id=ws.new_id("V"), user=trigger.user, view=dict(view), hash=secrets.token_hex(8))
+    ws.views[opened.id] = opened
+    return {"ok": True, "view": opened.to_dict(ws.team_id, APP_ID, BOT_ID)}
+
+
 # --- conversations ---------------------------------------------------------------------------
 
 
@@ -352,6 +424,29 @@ def conversations_replies(ctx: ApiContext, args: dict[str, Any]) -> dict[str, An
     has_more = offset + limit < len(everything)
     next_cursor = _encode_cursor(offset + limit) if has_more else ""
     return {"ok": True, "messages": page, "has_more": has_more, "response_metadata": {"next_cursor": next_cursor}}
+
+
+def conversations_info(ctx: ApiContext, args: dict[str, Any]) -> dict[str, Any]:
+    """The channel as the bot sees it; the *:read scope depends on its kind, as on Slack."""
+    channel = _channel(ctx, args)
+    if channel.is_im:
+        ctx.require_scope("im:read")
+    elif channel.is_mpim:
+        ctx.require_scope("mpim:read")
+    else:
+        ctx.require_scope("channels:read" if channel.is_public else "groups:read")
+    return {
+        "ok": True,
+        "channel": {
+            "id": channel.id,
+            "name": channel.name,
+            "is_channel": channel.is_public,
+            "is_private": not channel.is_public and not channel.is_im,
+            "is_im": channel.is_im,
+            "is_archived": channel.is_archived,
+            "is_member": channel.bot_member,
+        },
+    }
 
 
 def conversations_open(ctx: ApiContext, args: dict[str, Any]) -> dict[str, Any]:
@@ -494,8 +589,11 @@ METHODS: dict[str, MethodSpec] = {
     "chat.update": MethodSpec(chat_update, ("chat:write",)),
     "chat.postEphemeral": MethodSpec(chat_post_ephemeral, ("chat:write",)),
     "chat.delete": MethodSpec(chat_delete, ("chat:write",)),
+    "chat.getPermalink": MethodSpec(chat_get_permalink, ()),
+    "views.open": MethodSpec(views_open, ()),
     # the *:history scope depends on the channel kind, so the method checks it itself
     "conversations.replies": MethodSpec(conversations_replies, ()),
+    "conversations.info": MethodSpec(conversations_info, ()),  # *:read by the channel's kind, see there
     "conversations.open": MethodSpec(conversations_open, ()),  # im:write or mpim:write, see there
     "users.info": MethodSpec(users_info, ("users:read",)),
     "usergroups.users.list": MethodSpec(usergroups_users_list, ("usergroups:read",)),

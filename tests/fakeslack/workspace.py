@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
-from .records import Channel, Ephemeral, Message, UploadedFile, User
+from .records import Channel, Ephemeral, Message, OpenView, Trigger, UploadedFile, User
 
 SEED_USERS = (
     User("U_ALICE", "alice", real_name="Alice Admin", display_name="alice"),
@@ -43,6 +43,8 @@ class Workspace:
         self.deleted_messages: list[Message] = []
         self.files: dict[str, UploadedFile] = {}
         self.opened: set[str] = set()  # DMs / group DMs opened at run time (not seed data)
+        self.triggers: dict[str, Trigger] = {}  # trigger_ids handed out with commands and clicks
+        self.views: dict[str, OpenView] = {}  # modals opened with views.open
         self._last_ts = (0, 0)
         self._id_seq = 0
 
@@ -59,6 +61,11 @@ class Workspace:
             seconds, seq = seconds + 1, 1
         self._last_ts = (seconds, seq)
         return f"{seconds}.{seq:06d}"
+
+    def issue_trigger(self, trigger_id: str, user: str) -> str:
+        """Record a trigger_id sent to the app with an interaction by ``user`` (views.open checks it)."""
+        self.triggers[trigger_id] = Trigger(user, self.clock())
+        return trigger_id
 
     def new_id(self, prefix: str) -> str:
         """Slack-looking ids (``F0000000001``); sequential so failures are easy to read."""
@@ -146,3 +153,5 @@ class Workspace:
         self.ephemerals.clear()
         self.deleted_messages.clear()
         self.files.clear()
+        self.triggers.clear()
+        self.views.clear()
