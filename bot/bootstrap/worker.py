@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 import handlers.access
+import handlers.approvals
 import handlers.compose
 import handlers.containers
 import handlers.containers_ops
@@ -27,6 +28,8 @@ from bot.core.redisconn import redis_client
 from bot.core.registry import Registry
 from bot.core.shares import ShareStore
 from bot.engine.hosts import DockerHosts
+from bot.jobs.approval_flow import ApprovalFlow
+from bot.jobs.approvals import ApprovalStore, Seal
 from bot.jobs.desk import JobDesk
 from bot.jobs.gate import Gate, GroupDirectory
 from bot.jobs.host_worker import HostWorker
@@ -61,6 +64,7 @@ HANDLER_MODULES = (
     handlers.volumes,
     handlers.networks,
     handlers.compose,
+    handlers.approvals,
 )
 
 
@@ -112,6 +116,10 @@ def build_worker(
     async def answer(response_url: str, text: str) -> None:
         await slack.respond(response_url, render.plain_notice(text))  # may quote what was typed
 
+    groups = GroupDirectory(slack)
+    desk = JobDesk(queue, redis, slack, audit)
+    approvals = ApprovalFlow(ApprovalStore(redis, Seal(signer.key)), slack, audit, queue, groups)
+    desk.on_approved_final.append(approvals.on_job_final)
     services = Services(
         registry=build_registry(),
         hosts=hosts,
@@ -125,10 +133,11 @@ def build_worker(
         ),
         config=config,
         metrics=metrics,
-        gate=Gate(config.policy, hosts, GroupDirectory(slack)),
+        gate=Gate(config.policy, hosts, groups),
         audit=audit,
-        jobs=JobDesk(queue, redis, slack, audit),
+        jobs=desk,
         inbox=Inbox(config, queue, answer),
+        approvals=approvals,
     )
     worker = HostWorker(
         host=host,

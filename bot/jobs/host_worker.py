@@ -127,7 +127,9 @@ class HostWorker:
         job, entry = ctx.job, entry_of(ctx.job)
         url = job.reply_to.response_url
         if entry.kind == "click":
-            await self.runner.handle_click(job.requester, entry.action, entry.value, url)
+            await self.runner.handle_click(
+                job.requester, entry.action, entry.value, url, trigger_id=entry.trigger_id, reason=entry.reason
+            )
         else:
             await self.runner.handle_command(job.requester, entry.text, url)
         return "answered"
@@ -143,6 +145,12 @@ class HostWorker:
                 await self.runner.s.jobs.sweep(self.host)
             except Exception as err:  # Redis down: the next sweep catches up
                 log.debug("sweep failed: %s", err)
+            approvals = self.runner.s.approvals
+            if approvals is not None:  # expire this host's requests; start approved ones nobody started
+                try:
+                    await approvals.sweep(self.host, self.runner.handle_command)
+                except Exception as err:
+                    log.debug("approval sweep failed: %s", err)
             await asyncio.sleep(SWEEP_EVERY)
 
     async def run(self) -> None:

@@ -24,6 +24,8 @@ from bot.core.types import Output, Requester
 from bot.engine.gateway import DockerGateway
 from bot.engine.hosts import DockerHosts
 from bot.errors import HelpRequested, SlackRefused, UserError
+from bot.jobs.approval_flow import ACTIONS as APPROVAL_ACTIONS
+from bot.jobs.approval_flow import ApprovalFlow
 from bot.jobs.context import HandlerContext
 from bot.jobs.desk import JobDesk
 from bot.jobs.gate import Access, Denied, Gate
@@ -50,6 +52,7 @@ class Services:
     jobs: JobDesk
     inbox: Inbox
     clock: Callable[[], float] = time.time
+    approvals: ApprovalFlow | None = None  # None: commands that need approval are refused
 
 
 @dataclass
@@ -80,6 +83,7 @@ class CommandContext:
     targets: list[Target]
     job_ids: list[str]
     clock: Callable[[], float]
+    approvals: ApprovalFlow | None = None
 
     def now(self) -> float:
         return self.clock()
@@ -163,8 +167,14 @@ class CommandRunner:
                 targets=outcome.targets,
                 job_ids=outcome.job_ids,
                 clock=self.s.clock,
+                approvals=self.s.approvals,
             )
-            output = await inv.command.handler(inv, ctx)
+            # Every handler is reached through the approval hook: a command an approvals rule
+            # covers becomes a request instead (bot/jobs/approval_flow.py).
+            if self.s.approvals is not None:
+                output = await self.s.approvals.run(inv, ctx, line)
+            else:
+                output = await inv.command.handler(inv, ctx)
             return await self._answer(requester, shown, output)
         except HelpRequested as h:
             outcome.label = "help"
@@ -256,11 +266,25 @@ class CommandRunner:
         """The Cancel button: the same gate, checks and audit as typing `/docker jobs cancel ID`."""
         await self.handle_command(clicker, f"jobs cancel {job_id}", response_url, keep_original=True)
 
-    async def handle_click(self, clicker: Requester, action: str, value: str, response_url: str) -> None:
+    async def handle_click(
+        self, clicker: Requester, action: str, value: str, response_url: str, *, trigger_id: str = "", reason: str = ""
+    ) -> None:
         if action == render.SHARE_ACTION:
             await self.handle_share(clicker, value, response_url)
         elif action == render.CANCEL_ACTION:
             await self.handle_cancel(clicker, value, response_url)
+        elif action in APPROVAL_ACTIONS and self.s.approvals is not None:
+            # Approve, Deny, and the Deny modal's submission (reason): the approved run goes
+            # through handle_command, as its requester, like anything typed.
+            await self.s.approvals.handle_click(
+                clicker,
+                action,
+                value,
+                response_url,
+                run_command=self.handle_command,
+                trigger_id=trigger_id,
+                reason=reason,
+            )
         else:
             log.warning("a click on %r reached the worker; no handler", action)
 

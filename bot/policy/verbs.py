@@ -83,6 +83,7 @@ _VERBS: tuple[VerbInfo, ...] = (
     _v("can-i", Scope.BOT),
     _v("hosts", Scope.BOT),
     _v("jobs", Scope.BOT),
+    _v("approvals", Scope.BOT),
     # operate
     # compose start/stop/restart act on each container of the project, each judged by its verb.
     _v("start", Scope.TARGET, _C, "container start", "compose start"),
@@ -137,7 +138,7 @@ VERBS: dict[str, VerbInfo] = {v.name: v for v in _VERBS}
 
 READ = frozenset(
     "ps images inspect logs top port stats diff history events version info df search "
-    "volume-ls volume-inspect network-ls network-inspect help whoami can-i hosts jobs".split()
+    "volume-ls volume-inspect network-ls network-inspect help whoami can-i hosts jobs approvals".split()
 )
 OPERATE = frozenset("start stop restart kill pause unpause wait logs exec".split())
 ADMIN = frozenset(VERBS) - READ - OPERATE

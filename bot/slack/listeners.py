@@ -23,11 +23,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.types import Requester
 from bot.ops.metrics import Metrics
 from bot.slack.render import CANCEL_ACTION, SHARE_ACTION
+from bot.slack.render_approvals import APPROVE_ACTION, DENY_ACTION, DENY_VIEW, reason_from
 
 log = logging.getLogger(__name__)
 
 # The buttons whose clicks go to a worker; any other action_id is acked and logged.
-WORKER_ACTIONS = (CANCEL_ACTION, SHARE_ACTION)
+WORKER_ACTIONS = (CANCEL_ACTION, SHARE_ACTION, APPROVE_ACTION, DENY_ACTION)
 
 
 class Handoff:
@@ -60,7 +61,11 @@ class Handoff:
 class Inbox(Protocol):
     async def command(self, requester: Requester, text: str, response_url: str) -> None: ...
 
-    async def click(self, requester: Requester, action: str, value: str, response_url: str) -> None: ...
+    async def click(
+        self, requester: Requester, action: str, value: str, response_url: str, trigger_id: str = ""
+    ) -> None: ...
+
+    async def submission(self, requester: Requester, callback: str, value: str, reason: str, key: str) -> None: ...
 
 
 def build_bolt_app(
@@ -98,9 +103,21 @@ def build_bolt_app(
         await ack()
         metrics.received.labels(kind="click").inc()
         click = inbox.click(
-            clicker(body), str(action.get("action_id", "")), str(action.get("value", "")), body["response_url"]
+            clicker(body),
+            str(action.get("action_id", "")),
+            str(action.get("value", "")),
+            body["response_url"],
+            str(body.get("trigger_id", "")),  # the Deny form opens from it, on the worker
         )
         handoff.start(click, "enqueue click")
+
+    @app.view(DENY_VIEW)
+    async def on_deny_form(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        await ack()  # an empty ack closes the modal; the worker answers in the channel
+        metrics.received.labels(kind="view").inc()
+        key = f"{view.get('id', '')}:{view.get('hash', '')}"
+        form = inbox.submission(clicker(body), DENY_VIEW, str(view.get("private_metadata", "")), reason_from(view), key)
+        handoff.start(form, "enqueue form")
 
     @app.action(re.compile(".*"))
     async def on_other_action(ack: AsyncAck, action: dict[str, Any]) -> None:

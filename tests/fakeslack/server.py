@@ -26,7 +26,7 @@ from aiohttp import BodyPartReader, web
 
 from .faults import HTML_ERROR_PAGE, Injection, TokenBucket
 from .hooks import HookRegistry
-from .records import APP_ID, Call, Channel, Ephemeral, Message, ResponsePost, UploadedFile, User
+from .records import APP_ID, Call, Channel, Ephemeral, Message, OpenView, ResponsePost, UploadedFile, User
 from .socketmode import LINK_PATH, SocketModeLink
 from .webapi import METHODS, ApiContext, ApiError, decode_json_args
 from .workspace import Workspace
@@ -191,6 +191,11 @@ class FakeSlack:
     @property
     def files(self) -> dict[str, UploadedFile]:
         return self.workspace.files
+
+    @property
+    def views(self) -> dict[str, OpenView]:
+        """Modals opened with views.open, by view id."""
+        return self.workspace.views
 
     @property
     def users(self) -> dict[str, User]:
