@@ -295,12 +295,16 @@ class ApprovalFlow:
             await self._expire(approval)
             await tell(f"Request `{approval.id}` has expired: nothing ran.")
             return
+        if outcome.result == "self":  # the script's own check of what _refusal checked
+            await tell(f"You asked for this; someone in {words.approvers_words(approval)} must approve it.")
+            return
         if outcome.result == "already":
             await tell(f"You have approved `{approval.id}` already ({outcome.votes} of {count}).")
             return
-        if outcome.result not in ("counted", "approved"):
+        if outcome.result not in ("counted", "approved"):  # closed meanwhile, or a race with its requester
             latest = await self.store.get(approval.id)
-            await tell(f"Request `{approval.id}` is closed: " + (_closed_words(latest) if latest else outcome.result))
+            closed = _closed_words(latest) if latest else "it is no longer known."
+            await tell(f"Request `{approval.id}` is closed: {closed}")
             return
         latest = await self.store.get(approval.id) or approval
         await self._record(latest, user, f"approved {approval.id} ({outcome.votes} of {count})")

@@ -215,9 +215,9 @@ return 1
 # KEYS: record, pending, approved; ARGV: user, now (string), mac, id
 _APPROVE = """
 local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return {'missing', '0'} end
+if not state then return {'closed:missing', '0'} end
 local votes = cjson.decode(redis.call('HGET', KEYS[1], 'votes') or '[]')
-if state ~= 'pending' then return {state, tostring(#votes)} end
+if state ~= 'pending' then return {'closed:' .. state, tostring(#votes)} end
 if tonumber(ARGV[2]) >= tonumber(redis.call('HGET', KEYS[1], 'expires_at')) then
   return {'due', tostring(#votes)}
 end
@@ -275,7 +275,8 @@ return 1
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a transition found: its result word, and the number of approvals counted after it."""
+    """What an approval did: "counted", "approved" (this one completed the count), "already", "self",
+    "due" (its ttl is over), or "closed:STATE"; and the number of approvals counted after it."""
 
     result: str
     votes: int = 0
