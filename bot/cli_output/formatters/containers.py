@@ -16,6 +16,8 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from bot.cli_output import gotemplate
+from bot.cli_output.formatters.gotypes import decode
+from bot.cli_output.formatters.inspect_types import SCHEMA
 from bot.cli_output.formatters.reference import ReferenceError, parse_normalized_named, truncate_id
 from bot.cli_output.gotemplate import GoNil, GoStruct, GoTemplateError
 from bot.cli_output.tabwriter import display_width
@@ -87,9 +89,38 @@ def ellipsis(text: str, max_width: int) -> str:
 
 
 def go_time_string(epoch: float, tz: tzinfo = UTC) -> str:
-    """Go's ``time.Unix(epoch, 0).String()``: ``2026-11-30 04:01:54 +0000 UTC``."""
-    moment = datetime.fromtimestamp(int(epoch), tz)
-    return moment.strftime("%Y-%m-%d %H:%M:%S %z ") + (moment.tzname() or "")
+    """Go's ``time.Unix(epoch, 0).String()``: ``2026-11-30 04:01:54 +0000 UTC``.
+
+    Any int64 second is a time in Go: the zero time (``0001-01-01 00:00:00 +0000 UTC``, what
+    the Engine reports for an image without a creation date) keeps its four-digit year.
+    """
+    seconds = int(epoch)
+    try:
+        moment = datetime.fromtimestamp(seconds, tz)
+        offset_td, name = moment.utcoffset(), moment.tzname() or ""
+    except (OverflowError, OSError, ValueError):  # beyond Python's datetime: the zone's offset at 1970
+        moment = datetime.fromtimestamp(0, tz)
+        offset_td, name = moment.utcoffset(), moment.tzname() or ""
+    offset = int(offset_td.total_seconds()) if offset_td is not None else 0
+    days, rest = divmod(seconds + offset, 86400)
+    year, month, day = _civil_from_days(days)
+    sign, off = ("-", -offset) if offset < 0 else ("+", offset)
+    year_text = f"-{-year:04d}" if year < 0 else f"{year:04d}"  # Go pads the year to four digits
+    clock = f"{rest // 3600:02d}:{rest // 60 % 60:02d}:{rest % 60:02d}"
+    return f"{year_text}-{month:02d}-{day:02d} {clock} {sign}{off // 3600:02d}{off // 60 % 60:02d} {name}"
+
+
+def _civil_from_days(days: int) -> tuple[int, int, int]:
+    """(year, month, day) of a day counted from 1970-01-01, proleptic Gregorian, any year."""
+    days += 719468
+    era = days // 146097
+    doe = days - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (month <= 2), month, day
 
 
 def join_host_port(host: str, port: str) -> str:
@@ -204,8 +235,9 @@ class ContainerContext(GoStruct):
         platform = descriptor.get("platform") if isinstance(descriptor, Mapping) else None
         if not platform:
             return _NO_PLATFORM
-        parts = [platform.get("os", ""), platform.get("architecture", ""), platform.get("variant", "")]
-        return "/".join(p for p in parts if p)
+        # *formatter.Platform: prints as platforms.FormatAll ("linux/amd64"), marshals as the
+        # OCI platform object ({"architecture":"amd64","os":"linux"}), has .OS, .Architecture...
+        return decode(SCHEMA, "*formatter.Platform", platform)
 
     def Ports(self) -> str:
         return display_ports(self.api.get("Ports") or [])

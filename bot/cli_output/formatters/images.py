@@ -56,6 +56,9 @@ IMAGE_HEADERS: dict[str, str] = {
 }
 
 _NONE = "<none>"
+# time.Time{}.Unix(): what the Engine reports as Created for an image that has no date, and
+# the only value Go's IsZero() calls zero (0 is 1970, "56 years ago" for docker too).
+GO_ZERO_TIME = -62135596800
 
 
 def images_format(fmt: str | None, *, quiet: bool, digests: bool) -> str:
@@ -106,7 +109,10 @@ class ImageContext(GoStruct):
         return self.digest
 
     def CreatedSince(self) -> str:
-        return time_ago(self.api.get("Created") or 0, self.options.now)
+        created = self.api.get("Created") or 0
+        if created == GO_ZERO_TIME:  # no creation date: "" (the default table shows N/A)
+            return ""
+        return time_ago(created, self.options.now)
 
     def CreatedAt(self) -> str:
         return go_time_string(self.api.get("Created") or 0, self.options.tz)

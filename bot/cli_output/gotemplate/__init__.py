@@ -21,6 +21,13 @@ words its errors like Go so people recognise them::
   reflection exposes exported methods.  ``{{json .}}`` on a context marshals all its zero-argument
   methods, keys sorted, HTML-escaped (docker's ``MarshalJSON``).
 
+* **typed values** - what JSON becomes once decoded into a declared Go type
+  (:class:`GoStructValue`, :class:`GoPtr`, :class:`GoList`, :class:`GoMap`, named strings and
+  ints, ``time.Duration``): docker's ``inspect -f`` runs on its structs, so ``{{.State}}`` prints
+  ``{running true ...}``, a nil pointer ``<nil>``, a pointer inside another value an address,
+  ``%+v`` names the fields, and ``{{json .X}}`` writes fields in struct order without empty
+  ``omitempty`` ones.  The types are declared in :mod:`bot.cli_output.formatters.inspect_types`.
+
 ``json`` on plain data keeps the dict's key order: the Engine API already sends maps sorted
 and structs in declaration order, which is the order Go would print.
 
@@ -32,7 +39,8 @@ Nothing else escapes :func:`parse` or :meth:`Template.execute`, whatever the inp
 **Limits.** A chat bot cannot let ``{{range 1000000000}}`` run: output, work and nesting are
 capped, all in :mod:`.budget`; Go has no such limits.
 
-Known differences: printing a whole context (``{{.}}``) shows its type, not Go's struct dump;
+Known differences: printing a whole formatter context (``{{.}}`` in ``ps``) shows its type, not
+Go's struct dump; pointer addresses are made up (Go's are arbitrary); ``%#v`` is not Go syntax;
 ``truncate`` cutting a multi-byte character yields U+FFFD where Go writes the broken bytes;
 ``printf`` supports flags, width, precision and ``*``, but not explicit argument indexes.
 
@@ -61,13 +69,26 @@ from bot.cli_output.gotemplate.fmt import go_sprint
 from bot.cli_output.gotemplate.jsonenc import go_json
 from bot.cli_output.gotemplate.strconv import go_quote
 from bot.cli_output.gotemplate.template import Template, parse
-from bot.cli_output.gotemplate.values import GoFunc, GoNil, GoStruct, TemplateContext
+from bot.cli_output.gotemplate.values import (
+    GoFunc,
+    GoList,
+    GoMap,
+    GoNil,
+    GoPtr,
+    GoStruct,
+    GoStructValue,
+    TemplateContext,
+)
 
 __all__ = [
     "HEADER_FUNCS",
     "GoFunc",
+    "GoList",
+    "GoMap",
     "GoNil",
+    "GoPtr",
     "GoStruct",
+    "GoStructValue",
     "GoTemplateError",
     "Template",
     "TemplateContext",

@@ -7,7 +7,7 @@ from typing import Any, NoReturn
 
 from bot.cli_output.gotemplate.budget import MAX_DEPTH, Budget, BudgetExceeded, active, using
 from bot.cli_output.gotemplate.errors import ExecFailure, FuncError
-from bot.cli_output.gotemplate.fmt import sprint_value
+from bot.cli_output.gotemplate.fmt import printable, sprint_value
 from bot.cli_output.gotemplate.funcs import AND_OR, builtin_and_or, builtin_call, truth
 from bot.cli_output.gotemplate.node import (
     ActionNode,
@@ -69,8 +69,10 @@ class _State:
     """One execution: variable stack, current node (for errors), output and budget."""
 
     def __init__(
-        self, text: str, trees: Mapping[str, ListNode], funcs: Mapping[str, GoFunc], name: str, budget: Budget
-    ) -> None:
+        self, text: str, trees: Mapping[str, ListNode], funcs: Mapping[str, GoFunc], name: str, budget: Budget,
+        *, missing_key_error: bool = False,
+    ) -> None:  # fmt: skip
+        self.missing_key_error = missing_key_error  # Option("missingkey=error")
         self.text = text
         self.trees = trees
         self.funcs = funcs
@@ -137,7 +139,7 @@ class _State:
             value = self.eval_pipeline(dot, node.pipe)
             if not node.pipe.decl:  # declarations print nothing
                 self.at(node)
-                self.write(sprint_value(value))
+                self.write(sprint_value(printable(value)))
         elif isinstance(node, ListNode):
             for child in node.nodes:
                 self.walk(dot, child)
@@ -334,6 +336,8 @@ class _State:
         if isinstance(receiver, Mapping):
             if has_args:
                 self.errorf(f"{name} is not a method but has arguments")
+            if self.missing_key_error and name not in receiver:
+                self.errorf(f"map has no entry for key {go_quote(name)}")
             return receiver.get(name, MISSING)
         self.errorf(f"can't evaluate field {name} in type {type_name(receiver)}")
 
@@ -452,8 +456,9 @@ class _State:
 
 
 def execute(
-    text: str, trees: Mapping[str, ListNode], funcs: Mapping[str, GoFunc], name: str, data: object, *, partial: bool
-) -> str:
+    text: str, trees: Mapping[str, ListNode], funcs: Mapping[str, GoFunc], name: str, data: object, *, partial: bool,
+    missing_key_error: bool = False,
+) -> str:  # fmt: skip
     """Run tree ``name`` on ``data``; ``partial`` returns what was written before an error.
 
     The work is charged to the active budget (the command's, shared by all its executions),
@@ -462,15 +467,15 @@ def execute(
     budget = active()
     if budget is None:
         with using(Budget()) as fresh:
-            return _execute(text, trees, funcs, name, data, partial=partial, budget=fresh)
-    return _execute(text, trees, funcs, name, data, partial=partial, budget=budget)
+            return _execute(text, trees, funcs, name, data, partial=partial, budget=fresh, missing=missing_key_error)
+    return _execute(text, trees, funcs, name, data, partial=partial, budget=budget, missing=missing_key_error)
 
 
 def _execute(
     text: str, trees: Mapping[str, ListNode], funcs: Mapping[str, GoFunc], name: str, data: object, *,
-    partial: bool, budget: Budget,
+    partial: bool, budget: Budget, missing: bool = False,
 ) -> str:  # fmt: skip
-    state = _State(text, trees, funcs, name, budget)
+    state = _State(text, trees, funcs, name, budget, missing_key_error=missing)
     state.push("$", data)
     try:
         state.walk(data, trees[name])

@@ -5,13 +5,22 @@ Wrong verbs and operands give Go's own diagnostics (``%!d(string=x)``, ``%!(EXTR
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.cli_output.gotemplate.budget import CHAR, ELEMENT, PY_CHAR, charge
 from bot.cli_output.gotemplate.strconv import go_float, go_quote, is_print, nonfinite, quote_rune
-from bot.cli_output.gotemplate.values import MISSING, GoNil, TemplateContext, sorted_items, type_name
+from bot.cli_output.gotemplate.values import (
+    MISSING,
+    GoNil,
+    GoPtr,
+    GoStructValue,
+    TemplateContext,
+    sorted_items,
+    type_name,
+)
 
 
 def go_U(ch: str) -> str:
@@ -20,12 +29,28 @@ def go_U(ch: str) -> str:
     return f"{text} '{ch}'" if is_print(ch) else text
 
 
-def sprint_value(value: object) -> str:
-    """``fmt.Sprint(value)`` (the ``%v`` verb)."""
+def stringer(value: object) -> str | None:
+    """What a value's ``String()`` method returns, for the types that have one; else None."""
+    method = getattr(value, "go_string", None)
+    if not callable(method):
+        return None
+    text = method()
+    return text if isinstance(text, str) else None
+
+
+def address(ptr: GoPtr) -> str:
+    return f"0x{ptr.address:x}"
+
+
+def sprint_value(value: object, depth: int = 0) -> str:
+    """``fmt.Sprint(value)`` (the ``%v`` verb); ``depth`` > 0 inside a struct, map or slice."""
     if value is None or isinstance(value, GoNil):
         return "<nil>"
     if value is MISSING:
         return "<no value>"
+    text = stringer(value)
+    if text is not None:  # fmt's handleMethods: a Stringer prints itself, at any depth
+        return text
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -36,15 +61,33 @@ def sprint_value(value: object) -> str:
         return f"({go_float(value.real)}{_signed(go_float(value.imag))}i)"
     if isinstance(value, str):
         return value
+    return _sprint_composite(value, depth)
+
+
+def _sprint_composite(value: object, depth: int) -> str:
+    if isinstance(value, GoPtr):
+        # a pointer to a composite shows it behind "&" at the top; inside, just its address
+        if depth == 0 and isinstance(value.target, GoStructValue | Mapping | list | tuple):
+            return "&" + sprint_value(value.target, depth + 1)
+        return address(value)
+    if isinstance(value, GoStructValue):
+        charge(len(value.go_type.fields), ELEMENT)
+        return "{" + " ".join(sprint_value(value.fields[f.name], depth + 1) for f in value.go_type.fields) + "}"
     if isinstance(value, Mapping):
         charge(len(value), ELEMENT)
-        return "map[" + " ".join(f"{sprint_value(k)}:{sprint_value(v)}" for k, v in sorted_items(value)) + "]"
+        inner = " ".join(f"{sprint_value(k, depth + 1)}:{sprint_value(v, depth + 1)}" for k, v in sorted_items(value))
+        return "map[" + inner + "]"
     if isinstance(value, list | tuple):
         charge(len(value), ELEMENT)
-        return "[" + " ".join(sprint_value(v) for v in value) + "]"
+        return "[" + " ".join(sprint_value(v, depth + 1) for v in value) + "]"
     if isinstance(value, TemplateContext):
         return "&{" + value.template_type() + "}"
     return str(value)
+
+
+def printable(value: object) -> object:
+    """text/template's printableValue: an action prints what a pointer points to."""
+    return value.target if isinstance(value, GoPtr) else value
 
 
 def _signed(text: str) -> str:
@@ -84,6 +127,7 @@ class _Spec:
     zero: bool = False
     width: int | None = None
     prec: int | None = None
+    plus_v: bool = False  # %+v: struct fields by name (Go clears plus for %v and sets this)
 
 
 def _pad(text: str, spec: _Spec, *, numeric: bool = False) -> str:
@@ -160,13 +204,25 @@ def _fmt_str(value: str, verb: str, spec: _Spec) -> str | None:
     return None
 
 
-def _fmt_arg(arg: object, verb: str, spec: _Spec) -> str:
-    """``fmt``'s printArg for one operand; wrong verbs give Go's ``%!d(string=x)``."""
+def _fmt_arg(arg: object, verb: str, spec: _Spec, depth: int = 0) -> str:
+    """``fmt``'s printArg for one operand; wrong verbs give Go's ``%!d(string=x)``.
+
+    Inside a map, slice or struct every element is formatted with the same flags and width
+    (``%5v`` of ``[a b]`` is ``[    a     b]``), as Go's printValue does.
+    """
+    if depth == 0 and verb == "v" and spec.plus:
+        spec = dataclasses.replace(spec, plus=False, plus_v=True)
     if verb == "T":
         return _pad("<nil>" if arg is None or arg is MISSING else type_name(arg), spec)
     if arg is None or arg is MISSING:
         return _pad("<nil>", spec) if verb == "v" else f"%!{verb}(<nil>)"
-    text: str | None
+    if isinstance(arg, GoNil):
+        return _fmt_pointer(0, arg.go_type, verb, spec)
+    text: str | None = stringer(arg) if verb in "vsxXq" else None
+    if text is not None:
+        return _fmt_str(text, verb, spec) or text
+    if isinstance(arg, GoPtr | GoStructValue):
+        return _fmt_typed(arg, verb, spec, depth)
     if isinstance(arg, bool):
         text = _pad("true" if arg else "false", spec) if verb in "vt" else None
     elif isinstance(arg, int):
@@ -177,16 +233,44 @@ def _fmt_arg(arg: object, verb: str, spec: _Spec) -> str:
         text = _fmt_str(arg, verb, spec)
     elif isinstance(arg, Mapping):
         charge(len(arg), 3 * ELEMENT)  # each entry formatted with a spec of its own: ~3x printing it
-        inner = " ".join(f"{_fmt_arg(k, verb, _Spec())}:{_fmt_arg(v, verb, _Spec())}" for k, v in sorted_items(arg))
-        text = _pad(f"map[{inner}]", spec)
+        inner = " ".join(
+            f"{_fmt_arg(k, verb, spec, depth + 1)}:{_fmt_arg(v, verb, spec, depth + 1)}" for k, v in sorted_items(arg)
+        )
+        text = f"map[{inner}]"
     elif isinstance(arg, list | tuple):
         charge(len(arg), 3 * ELEMENT)
-        text = _pad("[" + " ".join(_fmt_arg(v, verb, _Spec()) for v in arg) + "]", spec)
+        text = "[" + " ".join(_fmt_arg(v, verb, spec, depth + 1) for v in arg) + "]"
     else:
         text = _pad(sprint_value(arg), spec) if verb in "vs" else None
     if text is None:
         return f"%!{verb}({type_name(arg)}={sprint_value(arg)})"
     return text
+
+
+def _fmt_pointer(addr: int, go_type: str, verb: str, spec: _Spec) -> str:
+    """fmt's fmtPointer: ``<nil>`` or ``0xc000...`` for %v, the number itself for %d and %x."""
+    if verb == "v":
+        return _pad(f"0x{addr:x}" if addr else "<nil>", spec)
+    if verb == "p":
+        return _pad(f"0x{addr:x}", spec)
+    if verb in "bodxX":
+        return _fmt_int(addr, verb, spec) or ""
+    return f"%!{verb}({go_type}={f'0x{addr:x}' if addr else '<nil>'})"
+
+
+def _fmt_typed(arg: GoPtr | GoStructValue, verb: str, spec: _Spec, depth: int) -> str:
+    """A struct (``{a b}``, ``%+v``: ``{A:a B:b}``) or a pointer (``&{...}`` on top, else its address)."""
+    if isinstance(arg, GoPtr):
+        if depth == 0 and isinstance(arg.target, GoStructValue | Mapping | list | tuple):
+            return "&" + _fmt_arg(arg.target, verb, spec, depth + 1)
+        return _fmt_pointer(arg.address, arg.go_type.name, verb, spec)
+    fields = arg.go_type.fields
+    charge(len(fields), 3 * ELEMENT)
+    parts = []
+    for f in fields:
+        name = f"{f.name}:" if spec.plus_v else ""
+        parts.append(name + _fmt_arg(arg.fields[f.name], verb, spec, depth + 1))
+    return "{" + " ".join(parts) + "}"
 
 
 _FLAG_FIELDS = {"-": "minus", "+": "plus", "#": "sharp", " ": "space", "0": "zero"}

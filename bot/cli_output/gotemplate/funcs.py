@@ -9,7 +9,7 @@ from bot.cli_output.gotemplate.budget import CHAR, PY_CHAR, charge
 from bot.cli_output.gotemplate.errors import FuncError
 from bot.cli_output.gotemplate.fmt import go_sprint, go_sprintf, go_sprintln, sprint_value
 from bot.cli_output.gotemplate.strconv import is_print
-from bot.cli_output.gotemplate.values import MISSING, GoFunc, GoNil, dig, type_name
+from bot.cli_output.gotemplate.values import MISSING, GoFunc, GoMap, GoNil, dig, type_name
 
 
 def truth(value: object) -> bool:
@@ -79,6 +79,8 @@ def _index(item: object, *indexes: object) -> object:
             key = _map_key(index)
             if key in item:
                 item = item[key]
+            elif isinstance(item, GoMap):
+                item = item.zero  # the element type's zero value, as Go's index gives
             else:
                 # The element type's zero value: "" for string maps (labels), nil otherwise.
                 strings = all(isinstance(v, str) for v in item.values())

@@ -8,7 +8,16 @@ from collections.abc import Mapping
 
 from bot.cli_output.gotemplate.budget import ELEMENT, PY_CHAR, charge
 from bot.cli_output.gotemplate.strconv import go_float
-from bot.cli_output.gotemplate.values import MISSING, GoNil, TemplateContext, type_name
+from bot.cli_output.gotemplate.values import (
+    MISSING,
+    GoList,
+    GoMap,
+    GoNil,
+    GoPtr,
+    GoStructValue,
+    TemplateContext,
+    type_name,
+)
 
 
 class _JSONError(Exception):
@@ -55,6 +64,16 @@ def _json(value: object, escape_html: bool) -> str:
         return _json_float(value)
     if isinstance(value, str):
         return _json_string(value, escape_html)
+    if isinstance(value, GoPtr):
+        return _json(value.target, escape_html)
+    if isinstance(value, GoStructValue):
+        return _json_struct(value, escape_html)
+    if isinstance(value, GoList | GoMap) and value.nil:
+        return "null"
+    if isinstance(value, GoMap):
+        charge(len(value), ELEMENT)
+        items = [f"{_json_string(k, escape_html)}:{_json(v, escape_html)}" for k, v in sorted(value.items())]
+        return "{" + ",".join(items) + "}"
     if isinstance(value, TemplateContext) and not isinstance(value, Mapping):
         # docker's contexts implement MarshalJSON with json.Marshal, which escapes HTML.
         return _json(dict(sorted(value.template_json().items())), True)
@@ -66,6 +85,41 @@ def _json(value: object, escape_html: bool) -> str:
         charge(len(value), ELEMENT)
         return "[" + ",".join(_json(v, escape_html) for v in value) + "]"
     raise _JSONError(f"json: unsupported type: {type_name(value)}")
+
+
+def _is_empty(value: object) -> bool:
+    """encoding/json's isEmptyValue, for omitempty: false, 0, "", nil, and empty slices and maps."""
+    if value is None or value is MISSING or isinstance(value, GoNil):
+        return True
+    if isinstance(value, bool | int | float):
+        return not value
+    if isinstance(value, str | list | tuple | Mapping):
+        return len(value) == 0
+    return False  # structs and non-nil pointers are never empty
+
+
+def _struct_fields(value: GoStructValue) -> list[tuple[str, object]]:
+    """(JSON name, value) in field order; an embedded struct's fields are its parent's."""
+    out: list[tuple[str, object]] = []
+    for f in value.go_type.fields:
+        field = value.fields[f.name]
+        if f.embedded:
+            inner = field.target if isinstance(field, GoPtr) else field
+            if isinstance(inner, GoStructValue):
+                out.extend(_struct_fields(inner))
+            continue  # a nil embedded pointer adds nothing
+        if f.omitempty and _is_empty(field):
+            continue
+        out.append((f.json, field))
+    return out
+
+
+def _json_struct(value: GoStructValue, escape_html: bool) -> str:
+    if value.json_value is not MISSING:  # the type's own MarshalJSON (time.Time: its RFC 3339 text)
+        return _json(value.json_value, escape_html)
+    fields = _struct_fields(value)
+    charge(len(fields), ELEMENT)
+    return "{" + ",".join(f"{_json_string(k, escape_html)}:{_json(v, escape_html)}" for k, v in fields) + "}"
 
 
 def go_json(value: object, *, escape_html: bool = False) -> str:

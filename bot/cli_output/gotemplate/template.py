@@ -39,16 +39,23 @@ class Template:
     trees: Mapping[str, ListNode]
     funcs: Mapping[str, GoFunc]
 
-    def execute(self, data: object, *, funcs: Mapping[str, GoFunc] | None = None) -> str:
-        """Run the template on ``data``; ``funcs`` replaces functions (docker's header stubs)."""
-        return _guard(lambda: self._run(data, funcs, partial=False), parse_error=False)
+    def execute(
+        self, data: object, *, funcs: Mapping[str, GoFunc] | None = None, missing_key_error: bool = False
+    ) -> str:
+        """Run the template on ``data``; ``funcs`` replaces functions (docker's header stubs).
+
+        ``missing_key_error`` is Go's ``Option("missingkey=error")``: a missing map key is an
+        error rather than ``<no value>`` (docker inspect's fallback onto the raw JSON uses it).
+        """
+        return _guard(lambda: self._run(data, funcs, partial=False, missing=missing_key_error), parse_error=False)
 
     def execute_partial(self, data: object, *, funcs: Mapping[str, GoFunc] | None = None) -> str:
         """Like :meth:`execute`, but an error just stops the output (docker ignores header errors)."""
         return _guard(lambda: self._run(data, funcs, partial=True), parse_error=False)
 
-    def _run(self, data: object, funcs: Mapping[str, GoFunc] | None, *, partial: bool) -> str:
-        return execute(self.text, self.trees, {**self.funcs, **(funcs or {})}, self.name, data, partial=partial)
+    def _run(self, data: object, funcs: Mapping[str, GoFunc] | None, *, partial: bool, missing: bool = False) -> str:
+        all_funcs = {**self.funcs, **(funcs or {})}
+        return execute(self.text, self.trees, all_funcs, self.name, data, partial=partial, missing_key_error=missing)
 
 
 def parse(text: str, *, funcs: Mapping[str, GoFunc] | None = None, name: str = "") -> Template:

@@ -49,6 +49,182 @@ class GoNil:
     fields: frozenset[str] = frozenset()
 
 
+class GoStr(str):
+    """A value of a named string type (``container.RestartPolicyMode``): a string that knows its type."""
+
+    go_name: str = "string"
+
+    def __new__(cls, text: str, go_name: str) -> GoStr:
+        value = super().__new__(cls, text)
+        value.go_name = go_name
+        return value
+
+
+class GoInt(int):
+    """A value of a sized or named integer type (``int64``, ``uint16``)."""
+
+    go_name: str = "int"
+
+    def __new__(cls, number: int, go_name: str) -> GoInt:
+        value = super().__new__(cls, number)
+        value.go_name = go_name
+        return value
+
+
+class GoDuration(int):
+    """A ``time.Duration``: an int64 of nanoseconds that prints as Go's ``String()`` (``1m30s``)."""
+
+    def go_string(self) -> str:
+        return format_duration(int(self))
+
+
+def format_duration(ns: int) -> str:
+    """Go's ``time.Duration.String``: ``1h2m3.5s``, ``1.5ms``, ``0s``."""
+    if ns == 0:
+        return "0s"
+    sign, u = ("-", -ns) if ns < 0 else ("", ns)
+    if u < 1_000_000_000:
+        for unit, size in (("ns", 1), ("\u00b5s", 1_000), ("ms", 1_000_000)):
+            if u < size * 1000:
+                return sign + _frac(u, size) + unit
+    hours, rest = divmod(u, 3_600_000_000_000)
+    minutes, rest = divmod(rest, 60_000_000_000)
+    text = _frac(rest, 1_000_000_000) + "s"
+    if hours or minutes:
+        text = f"{minutes}m" + text
+    if hours:
+        text = f"{hours}h" + text
+    return sign + text
+
+
+def _frac(value: int, size: int) -> str:
+    whole, part = divmod(value, size)
+    digits = str(part).rjust(len(str(size)) - 1, "0").rstrip("0") if size > 1 else ""
+    return f"{whole}.{digits}" if digits else str(whole)
+
+
+@dataclass(frozen=True)
+class GoField:
+    """One field of a Go struct type: its Go name, its JSON name, its type and encoding/json tags."""
+
+    name: str
+    json: str
+    type: GoType
+    omitempty: bool = False
+    embedded: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class GoType:
+    """A Go type, as much of it as printing, JSON and field access need.
+
+    ``kind`` is ``basic`` (``base`` says which: string, bool, int, uint, float64, duration,
+    time), ``struct``, ``ptr``, ``slice``, ``array``, ``map`` or ``empty`` (``struct {}``).
+    ``name`` is what ``%T`` prints (``*container.State``, ``nat.PortMap``).
+    """
+
+    kind: str
+    name: str
+    base: str = ""
+    elem: GoType | None = None
+    key: GoType | None = None
+    fields: tuple[GoField, ...] = ()
+    length: int = 0
+
+
+class GoStructValue:
+    """A value of a Go struct type, decoded from JSON as encoding/json would into the typed struct.
+
+    ``fields`` holds every field of the type (zero values for what the JSON lacked), embedded
+    structs as values of their own; ``field`` also finds promoted fields, as Go's selectors do.
+    ``stringer`` is what the type's ``String()`` returns, when it has one (``time.Time``).
+    """
+
+    def __init__(
+        self, go_type: GoType, fields: dict[str, object], *, stringer: str | None = None, json: object = MISSING
+    ) -> None:
+        self.go_type = go_type
+        self.fields = fields
+        self.stringer = stringer
+        self.json_value = json  # MISSING: marshal the fields; else the type's own MarshalJSON result
+
+    def field(self, name: str) -> object:
+        if name in self.fields:
+            return self.fields[name]
+        for f in self.go_type.fields:  # promoted through embedded structs, breadth first as Go
+            if f.embedded:
+                inner = self.fields[f.name]
+                if isinstance(inner, GoPtr):
+                    inner = inner.target
+                if isinstance(inner, GoStructValue):
+                    found = inner.field(name)
+                    if found is not MISSING:
+                        return found
+        return MISSING
+
+    def go_string(self) -> str | None:
+        return self.stringer
+
+    def template_type(self) -> str:
+        return self.go_type.name
+
+    def template_method(self, name: str) -> GoFunc | None:
+        value = self.field(name)
+        if value is MISSING:
+            return None
+        return GoFunc(lambda: value)
+
+    def template_json(self) -> Mapping[str, object]:
+        return {}  # never used: jsonenc marshals typed structs from their type
+
+
+class GoPtr:
+    """A non-nil pointer (``*container.State``); nil pointers are :class:`GoNil`.
+
+    fmt prints one as ``&{...}`` at the top and as an address inside another value; the
+    address is made up (stable for one document), as Go's would be arbitrary anyway.
+    """
+
+    def __init__(self, target: object, go_type: GoType, address: int) -> None:
+        self.target = target
+        self.go_type = go_type
+        self.address = address
+
+    def go_string(self) -> str | None:
+        stringer = getattr(self.target, "go_string", None)
+        return stringer() if callable(stringer) else None
+
+    def template_type(self) -> str:
+        return self.go_type.name
+
+    def template_method(self, name: str) -> GoFunc | None:
+        if isinstance(self.target, GoStructValue):
+            return self.target.template_method(name)
+        return None
+
+    def template_json(self) -> Mapping[str, object]:
+        return {}
+
+
+class GoList(list[object]):
+    """A typed slice or array; ``nil`` is a nil slice (JSON ``null``, prints ``[]``)."""
+
+    def __init__(self, items: list[object], go_type: GoType, *, nil: bool = False) -> None:
+        super().__init__(items)
+        self.go_type = go_type
+        self.nil = nil
+
+
+class GoMap(dict[str, object]):
+    """A typed map; ``zero`` is its element type's zero value (what ``index`` of a missing key gives)."""
+
+    def __init__(self, items: dict[str, object], go_type: GoType, zero: object, *, nil: bool = False) -> None:
+        super().__init__(items)
+        self.go_type = go_type
+        self.zero = zero
+        self.nil = nil
+
+
 @dataclass(frozen=True)
 class GoFunc:
     """A function (or context method) callable from a template, with its Go signature."""
@@ -120,6 +296,9 @@ def type_name(value: object) -> str:
     """The Go type of a value, as Go's error messages and ``%T`` spell it."""
     if value is None or value is MISSING:
         return "interface {}"
+    named = _declared_type(value)
+    if named is not None:
+        return named
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):
@@ -143,6 +322,17 @@ def type_name(value: object) -> str:
             return "[]string"
         return "[]interface {}"
     return type(value).__name__
+
+
+def _declared_type(value: object) -> str | None:
+    """The type of a value decoded into a declared Go type (a named string, a typed slice...)."""
+    if isinstance(value, GoList | GoMap):
+        return value.go_type.name
+    if isinstance(value, GoDuration):
+        return "time.Duration"
+    if isinstance(value, GoStr | GoInt):
+        return value.go_name
+    return None
 
 
 def sorted_items(mapping: Mapping[Any, object]) -> list[tuple[Any, object]]:
