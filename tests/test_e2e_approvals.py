@@ -317,6 +317,27 @@ async def test_deny_with_a_reason_closes_the_request(
     assert _started(docker_api, name) == before and docker_api.inspect_container(name)["State"]["Running"]
 
 
+async def test_a_deny_form_slack_would_not_open_changes_nothing_and_says_so(
+    rig: Rig, slack: SlackSender, containers: Containers
+) -> None:
+    fake = rig.fake
+    name = _protected(containers, "appr-trigger")
+    asked = await _ask(slack, fake, f"restart -t 1 {name}")
+    fake.fail_next("views.open", error="expired_trigger_id")  # the worker answered after Slack's 3 s
+    told = await _click(slack, fake, asked.ts, DENY_ACTION, "U_APP1")
+    assert "Slack did not open the Deny form (expired_trigger_id); click Deny again. Nothing was changed." in told
+    assert "Approvals: 0 of 1" in _message_text(_current(fake, asked.ts)) and "Deny" in str(
+        _current(fake, asked.ts).blocks
+    )
+    # A retried delivery of the command itself asks nothing twice.
+    since = len(fake.calls)
+    await slack.command(f"restart -t 1 {name}", user_id="U_REQ", channel_id=CHANNEL, response_url=asked.url)
+    listed = output_text(await run_command(slack, fake, "approvals", user_id="U_REQ"))
+    assert listed.count(asked.approval_id) == 1 and listed.count(name) == 1
+    assert not [c for c in fake.calls[since:] if c.method == "chat.postMessage" and "Approval needed" in _text(c)]
+    await run_command(slack, fake, f"approvals cancel {asked.approval_id}", user_id="U_REQ")
+
+
 def _first_version(fake: FakeSlack, ts: str) -> list[Any]:
     """The request message's blocks as first posted (with its buttons): a stale copy still on screen."""
     message = _current(fake, ts)
