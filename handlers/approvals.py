@@ -44,6 +44,8 @@ async def approvals(inv: Invocation, ctx: HandlerContext) -> Output:
     now = ctx.now()
     rows = [["ID", "HOST", "REQUESTED BY", "COMMAND", "APPROVALS", "EXPIRES IN", "YOU"]]
     for approval in sorted(await flow.store.pending(), key=lambda a: a.request.created_at):
+        if approval.request.expires_at <= now:
+            continue  # past its ttl: its host's sweep closes it (or closed it, if the host is gone)
         role = await _role(flow, approval, me)
         if role is None:
             continue

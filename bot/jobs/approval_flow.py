@@ -113,23 +113,22 @@ class ApprovalFlow:
     async def run(self, inv: Invocation, ctx: HandlerContext, line: CommandLine) -> Output:
         """Run the handler, or ask for approval first; in an approved run, check the binding first."""
         needed = [d for d in ctx.access.decisions if d.needs_approval and d.approval is not None]
-        if not needed:
-            return await inv.command.handler(inv, ctx)
         rules = {d.approval.ref: d.approval for d in needed if d.approval is not None}
+        run = current()
+        if run is not None:  # checked even if the policy no longer asks for approval: it runs as approved
+            return await self._approved(inv, ctx, line, next(iter(rules.values()), None), run)
+        if not rules:
+            return await inv.command.handler(inv, ctx)
         if len(rules) > 1:
             raise UserError(
                 "These targets need different approvals ("
                 + ", ".join(r.name for r in rules.values())
                 + "): ask for them one command at a time."
             )
-        rule = next(iter(rules.values()))
-        run = current()
-        if run is not None:
-            return await self._approved(inv, ctx, line, rule, run)
-        return await self._request(inv, ctx, line, rule)
+        return await self._request(inv, ctx, line, next(iter(rules.values())))
 
     async def _approved(
-        self, inv: Invocation, ctx: HandlerContext, line: CommandLine, rule: ApprovalRule, run: ApprovedRun
+        self, inv: Invocation, ctx: HandlerContext, line: CommandLine, rule: ApprovalRule | None, run: ApprovedRun
     ) -> Output:
         run.reached = True
         approval = await self.store.get(run.approval_id)
@@ -146,8 +145,9 @@ class ApprovalFlow:
             run.void = problem
             raise ApprovalVoid(f"Not run: the approval of `{run.approval_id}` is void: {problem}.")
         who = ", ".join(run.approvers)
+        ref = rule.ref if rule is not None else run.rule_ref
         ctx.access.decisions.append(
-            Decision(True, f"{rule.ref} approved by {who} (approval {run.approval_id})", "approved", None, None, ())
+            Decision(True, f"{ref} approved by {who} (approval {run.approval_id})", "approved", None, None, ())
         )
         try:
             output = await inv.command.handler(inv, ctx)
@@ -158,11 +158,13 @@ class ApprovalFlow:
         return output
 
     @staticmethod
-    def _mismatch(approval: Approval | None, ctx: HandlerContext, line: CommandLine, rule: ApprovalRule) -> str | None:
+    def _mismatch(
+        approval: Approval | None, ctx: HandlerContext, line: CommandLine, rule: ApprovalRule | None
+    ) -> str | None:
         if approval is None:
             return "its record is gone"
         req = approval.request
-        if req.rule_ref != rule.ref:
+        if rule is not None and req.rule_ref != rule.ref:
             return f"the policy changed: it needs {rule.name} now, and {req.rule_name} was approved"
         if req.host != ctx.access.host or req.text != line.text or req.requester.user_id != ctx.requester.user_id:
             return "the command is not the one approved"
@@ -170,6 +172,11 @@ class ApprovalFlow:
 
     async def _request(self, inv: Invocation, ctx: HandlerContext, line: CommandLine, rule: ApprovalRule) -> Output:
         host, requester = ctx.access.host, ctx.requester
+        if requester.channel_id.startswith("D"):  # nobody but the requester would see the buttons
+            raise UserError(
+                f"This needs approval ({rule.name}), and approvers cannot see a direct message: "
+                "type the command in a channel where dockbell and the approvers are."
+            )
         approval_id = approval_id_for(host, ctx.response_url)
         reader = Reader(ctx.docker, ctx.access.sees, self.clock)
         bound = await reader.bind(ctx.targets)
