@@ -83,6 +83,17 @@ class TransferConfig:
     max_download_bytes: int = 4 * 1024**3
 
 
+@dataclass(frozen=True)
+class RunConfig:
+    """``run`` without ``-d``: how long the job watches the container before leaving it running."""
+
+    attach_seconds: int = 60
+    output_keep_bytes: int = 1024 * 1024  # the end of the output kept (and uploaded when long)
+    # Longer output also goes up as a file: the status message shows only its last lines.
+    inline_chars: int = 2800
+    inline_lines: int = 30
+
+
 DEFAULT_HOST = "local"  # the host's name when the config names none
 _HOST_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _ENGINE_URL = re.compile(r"^(unix|tcp|ssh|npipe)://\S+$")
@@ -102,6 +113,7 @@ class Config:
     audit: AuditConfig = field(default_factory=AuditConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     transfer: TransferConfig = field(default_factory=TransferConfig)
+    run: RunConfig = field(default_factory=RunConfig)
     # Deny by default: with no permissions section nobody may run anything.
     policy: Policy = field(default_factory=Policy.empty)
     host: str = DEFAULT_HOST  # the default host
@@ -134,9 +146,8 @@ def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] |
         return Config(source=source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping")
-    _check_keys(
-        data, {"output", "audit", "limits", "transfer", "permissions", "hosts", "default_host", "channels"}, source
-    )
+    sections = {"output", "audit", "limits", "transfer", "run", "permissions", "hosts", "default_host", "channels"}
+    _check_keys(data, sections, source)
     out = data.get("output") or {}
     if not isinstance(out, dict):
         raise ConfigError(f"{source}: output must be a mapping")
@@ -162,6 +173,7 @@ def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] |
     audit = _audit(data.get("audit") or {}, source)
     limits = _limits(data.get("limits") or {}, source)
     transfer = _transfer(data.get("transfer") or {}, source)
+    run = _run(data.get("run") or {}, source)
     policy = (
         load_policy(data["permissions"], source, lines=lines, prefix=("permissions",))
         if data.get("permissions") is not None
@@ -177,6 +189,7 @@ def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] |
         audit=audit,
         limits=limits,
         transfer=transfer,
+        run=run,
         policy=policy,
         host=default,
         hosts=hosts,
@@ -270,6 +283,16 @@ def _transfer(section: object, source: str) -> TransferConfig:
         max_export_bytes=max_export,
         max_download_bytes=parse_size(section.get("max_download", d.max_download_bytes), "transfer.max_download"),
     )
+
+
+def _run(section: object, source: str) -> RunConfig:
+    if not isinstance(section, dict):
+        raise ConfigError(f"{source}: run must be a mapping")
+    _check_keys(section, {"attach_timeout"}, f"{source}: run")
+    seconds = parse_duration(section.get("attach_timeout", RunConfig.attach_seconds), "run.attach_timeout")
+    if seconds > 3600:
+        raise ConfigError(f"{source}: run.attach_timeout: at most 1h (a job holds a worker slot while it watches)")
+    return RunConfig(attach_seconds=seconds)
 
 
 def load_config(path: str) -> Config:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import html
+import re
 import shlex
 from dataclasses import dataclass
 from functools import cached_property
@@ -50,6 +51,16 @@ MANAGEMENT_SUBCOMMANDS: dict[str, frozenset[str]] = {
 
 # Slack clients may turn straight quotes into typographic ones; a shell would not see those.
 _QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'", "\u00a0": " "})
+# Slack marks up what it recognised as a link: <http://x|x>, <mailto:a@b|a@b>, <http://x>.  A
+# "<" the person typed arrives escaped as &lt;, so any "<" left in the text is Slack's markup.
+# Mentions (<@U1>, <#C1|general>, <!here>) are not links and stay as they are.
+_LINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]*:[^|>\s]*)(?:\|([^>]*))?>")
+
+
+def undo_links(text: str) -> str:
+    """``<http://x.io|x.io>`` -> ``x.io`` (what was typed), ``<http://x.io>`` -> ``http://x.io``."""
+    return _LINK.sub(lambda m: m[2] if m[2] is not None else m[1], text)
+
 
 GLOBAL_FLAGS = FlagSet(
     [
@@ -92,7 +103,7 @@ class CommandLine:
 
 def read(text: str) -> CommandLine:
     """Split like a POSIX shell, after undoing what Slack did to the text; never raises."""
-    cleaned = html.unescape(text).translate(_QUOTES).strip()
+    cleaned = html.unescape(undo_links(text)).translate(_QUOTES).strip()
     try:
         return CommandLine(text, cleaned, shellwords.split(cleaned))
     except ValueError as err:  # "No closing quotation" / "No escaped character", shlex's words

@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from bot.core.cliparse import Parsed
 from bot.core.types import Invocation, Requester
 from bot.engine.compose import ONEOFF_LABEL, SERVICE_LABEL
 from bot.engine.gateway import DockerGateway
@@ -36,6 +38,8 @@ from bot.policy import (
     refusal_for_any_target,
     visible,
 )
+from bot.policy.flagguard import FLAG_TABLES, GuardedCommand, guard_parsed
+from bot.policy.verbs import GUARDED, canonical_verb
 from bot.slack.out import SlackOut
 
 log = logging.getLogger(__name__)
@@ -210,6 +214,9 @@ class Gate:
             return await self._project_targets(inv, access, spec)
         if spec.endswith(":new"):
             return [new_target(inv, spec.split(":")[0])]
+        if spec == "container:planned":  # run/create: the container to be, as the flag guard read it
+            guarded = guard_invocation(inv)
+            return [guarded.planned_container()] if guarded is not None else []
         if spec == "none" or not inv.args:
             return []
         host = access.host
@@ -273,13 +280,16 @@ def label_map(values: list[str]) -> dict[str, str]:
 
 
 def requested_capabilities(inv: Invocation) -> frozenset[str]:
-    """The flag capabilities of a volume create (the flag guard covers run/create/exec/update).
+    """The flag capabilities a command asks for: the flag guard's for run/create/exec/update, and a volume create's.
 
     ``volume create -o type=none -o device=/x -o o=bind`` is a bind mount of a host path in
     disguise, so any ``-o`` asks for ``volume-opt``, as ``--mount volume-opt=`` does for run;
     a driver other than ``local`` asks for ``volume-driver:NAME``, as ``--volume-driver`` does.
     """
     caps: set[str] = set()
+    guarded = guard_invocation(inv)
+    if guarded is not None:  # run, create, exec, update: the flag guard's reading of the one parse
+        caps |= guarded.capabilities
     if inv.command.verb == "volume-create":
         if inv.opts.get("opt"):
             caps.add("volume-opt")
@@ -287,3 +297,41 @@ def requested_capabilities(inv: Invocation) -> frozenset[str]:
         if driver != "local":
             caps.add(f"volume-driver:{driver}")
     return frozenset(caps)
+
+
+# One reading per Invocation: the gate and the handler get the very same GuardedCommand (and
+# RunSpec), so what was judged is by construction what runs.  Keyed by identity, dropped
+# when the Invocation is (an Invocation is a mutable dataclass, so it cannot be hashed).
+_GUARDED: dict[int, tuple[weakref.ref[Invocation], GuardedCommand | None]] = {}
+
+
+def guard_invocation(inv: Invocation) -> GuardedCommand | None:
+    """The flag guard's reading of a parsed command; None for a verb it does not cover.
+
+    Built from the registry's parse (its opts, args and the flags as typed), never from the
+    text again, so the capabilities judged here come from the values the handler executes.
+    Read once per Invocation: every later call returns the same object.  The registry's flag
+    set must hold every flag of docker's table for the verb: one missing is a programming
+    error (ValueError), since the guard would not see it.
+    """
+    key = id(inv)
+    held = _GUARDED.get(key)
+    if held is not None and held[0]() is inv:
+        return held[1]
+    guarded = _guard(inv)
+    _GUARDED[key] = (weakref.ref(inv, lambda _gone: _GUARDED.pop(key, None)), guarded)
+    return guarded
+
+
+def _guard(inv: Invocation) -> GuardedCommand | None:
+    canon = canonical_verb(inv.command.verb)
+    if canon not in GUARDED:
+        return None
+    names = {f.dest for f in FLAG_TABLES[canon]}
+    missing = names - inv.opts.keys()
+    if missing:
+        raise ValueError(f"the {canon} command's flags lack {sorted(missing)} of docker's table")
+    opts = {dest: value for dest, value in inv.opts.items() if dest in names}
+    # -H and --help are global flags: neither is one of the verb's (update needs one of those).
+    given = [name for name in inv.given if name.replace("-", "_") in names]
+    return guard_parsed(canon, Parsed({**opts, "help": False}, list(inv.args), given))

@@ -16,6 +16,7 @@ what is sent.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,10 @@ from dataclasses import dataclass
 from bot.core.cliparse import Flag, FlagSet, Kind, Parsed
 from bot.errors import ParseError
 from bot.policy import caps
+from bot.policy.goparse import go_atoi, ram_in_bytes
 from bot.policy.model import Target
+from bot.policy.runspec import Mount as MountSpec
+from bot.policy.runspec import RunSpec, build_spec
 from bot.policy.verbs import GUARDED, canonical_verb
 
 BOOL, STR, INT, LIST = Kind.BOOL, Kind.STRING, Kind.INT, Kind.LIST
@@ -224,22 +228,6 @@ def flagset(verb: str) -> FlagSet:
 
 
 @dataclass(frozen=True)
-class MountSpec:
-    """One ``-v`` or ``--mount``, parsed the way docker parses it."""
-
-    origin: str  # "volume" (-v: goes to HostConfig.Binds) or "mount" (--mount: HostConfig.Mounts)
-    raw: str
-    type: str  # bind | volume | tmpfs | image | npipe | cluster | ...
-    source: str
-    target: str
-    readonly: bool = False
-    options: tuple[tuple[str, str], ...] = ()  # other key=value pairs, keys lower-cased
-
-    def option(self, key: str) -> list[str]:
-        return [v for k, v in self.options if k == key]
-
-
-@dataclass(frozen=True)
 class NetworkSpec:
     """One ``--network``/``--net``, short (``host``) or long (``name=x,alias=y``) syntax."""
 
@@ -256,6 +244,8 @@ class GuardedCommand:
     mounts: tuple[MountSpec, ...]
     networks: tuple[NetworkSpec, ...]
     origins: tuple[tuple[str, str], ...]  # (capability, what on the command line asked for it)
+    # run/create: the container it asks for, from this same parse (what the engine is sent)
+    spec: RunSpec | None = None
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -361,7 +351,6 @@ _MOUNT_KEYS = {
     "bind-propagation",
     "bind-nonrecursive",
     "bind-recursive",
-    "bind-create-src",
     "volume-subpath",
     "volume-nocopy",
     "volume-label",
@@ -376,10 +365,16 @@ _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
 
 def parse_mount(value: str) -> MountSpec:
-    """``--mount`` as opts.MountOpt.Set reads it: CSV, keys case-insensitive, type defaults to volume."""
+    """``--mount`` as opts.MountOpt.Set reads it: CSV, keys case-insensitive, type defaults to volume.
+
+    Every check docker makes is made here, with its words: bad option values, options of one
+    mount type on another (``cannot mix 'tmpfs-*' options with mount type 'volume'``), and
+    the ``bind-recursive`` rules.  A relative source is made absolute as the CLI does.
+    """
     flag = "--mount"
     kind, source, target, readonly = "volume", "", "", False
     options: list[tuple[str, str]] = []
+    families: set[str] = set()  # which *Options structs docker would have created
     for field in _csv_record(value, flag):
         key, eq, val = field.partition("=")
         key = key.lower()
@@ -392,20 +387,73 @@ def parse_mount(value: str) -> MountSpec:
         if key == "type":
             kind = val.lower()
         elif key in ("source", "src"):
-            source = val
+            source = os.path.abspath(val) if val.startswith(".") and not os.path.isabs(val) else val
         elif key in ("target", "dst", "destination"):
             target = val
         elif key in ("readonly", "ro"):
-            if val not in _TRUE | _FALSE:
-                raise _bad(value, flag, f"invalid value for {key}: {val}")
-            readonly = val in _TRUE
+            readonly = _mount_bool(value, key, val)
         else:
+            families |= _check_mount_option(value, key, val)
             options.append((key, val))
     if not kind:
         raise _bad(value, flag, "type is required")
     if not target:
         raise _bad(value, flag, "target is required")
+    _cross_check_mount(value, kind, readonly, families, dict(options))
     return MountSpec("mount", value, kind, source, target, readonly, tuple(options))
+
+
+def _cross_check_mount(value: str, kind: str, readonly: bool, families: set[str], options: dict[str, str]) -> None:
+    """What MountOpt.Set checks once all fields are read: option families, bind-recursive."""
+    for family in ("volume", "image", "bind", "tmpfs"):
+        if family in families and kind != family:
+            raise _bad(value, "--mount", f"cannot mix '{family}-*' options with mount type '{kind}'")
+    recursive = options.get("bind-recursive")
+    needs = "option 'bind-recursive={}' requires '{}' to be specified in conjunction"
+    if recursive in ("writable", "readonly") and not readonly:
+        raise _bad(value, "--mount", needs.format(recursive, "readonly"))
+    if recursive == "readonly" and options.get("bind-propagation", "").lower() != "rprivate":
+        raise _bad(value, "--mount", needs.format(recursive, "bind-propagation=rprivate"))
+
+
+def _mount_bool(value: str, key: str, val: str) -> bool:
+    if val not in _TRUE | _FALSE:
+        raise _bad(value, "--mount", f"invalid value for {key}: {val}")
+    return val in _TRUE
+
+
+_RECURSIVE = ("enabled", "disabled", "writable", "readonly")
+
+
+def _check_mount_option(value: str, key: str, val: str) -> set[str]:
+    """Validate one option's value; the option structs (bind, volume, tmpfs, image) it creates."""
+    if key in ("bind-nonrecursive", "volume-nocopy"):
+        if val not in _TRUE | _FALSE:
+            what = "volume-nocopy" if key == "volume-nocopy" else key
+            raise _bad(value, "--mount", f"invalid value for {what}: {val}")
+    elif key == "bind-recursive":
+        if val not in _RECURSIVE:
+            raise _bad(
+                value,
+                "--mount",
+                f'invalid value for {key}: {val} (must be "enabled", "disabled", "writable", or "readonly")',
+            )
+        if val == "enabled":
+            return set()  # docker creates no BindOptions for it
+    elif key == "tmpfs-size":
+        try:
+            ram_in_bytes(val)
+        except ValueError:
+            raise _bad(value, "--mount", f"invalid value for {key}: {val}") from None
+    elif key == "tmpfs-mode":
+        try:
+            mode = int(val, 8) if val and val.isascii() and val.isdigit() else -1
+        except ValueError:
+            mode = -1
+        if not 0 <= mode < 2**32:
+            raise _bad(value, "--mount", f"invalid value for {key}: {val}")
+    family = key.split("-")[0]
+    return {family} if family in ("bind", "volume", "tmpfs", "image") else set()
 
 
 def _is_file_path(source: str) -> bool:
@@ -457,7 +505,8 @@ def parse_network(value: str) -> NetworkSpec:
     target = ""
     options: list[tuple[str, str]] = []
     for field in _csv_record(value, "--network"):
-        key, eq, val = field.partition("=")
+        # docker lower-cases the whole field, value included: name=MyNet is network "mynet"
+        key, eq, val = field.lower().partition("=")
         if not eq or not key:
             raise _bad(value, "--network", f"invalid field {field}")
         key, val = key.strip(), val.strip()
@@ -465,8 +514,16 @@ def parse_network(value: str) -> NetworkSpec:
             raise _bad(value, "--network", f"invalid field key {key}")
         if key == "name":
             target = val
-        else:
-            options.append((key, val))
+            continue
+        if key == "driver-opt" and ("=" not in val or not val.partition("=")[0].strip()):
+            raise _bad(value, "--network", "invalid key value pair format in driver options")
+        if key == "gw-priority":
+            try:
+                go_atoi(val)
+            except ValueError as err:
+                why = "value out of range" if "range" in str(err) else "invalid syntax"
+                raise _bad(value, "--network", f"invalid gw-priority ({val}): {why}") from None
+        options.append((key, val))
     if not target:
         raise _bad(value, "--network", "network name/id is not specified")
     return NetworkSpec(value, target, tuple(options))
@@ -603,7 +660,7 @@ def _exec_caps(parsed: Parsed) -> Iterator[tuple[str, str]]:
 
 
 def _check_args(verb: str, parsed: Parsed) -> None:
-    if parsed["help"]:
+    if parsed.opts.get("help"):
         return  # help is answered before anything runs
     need = _MIN_ARGS[verb]
     if len(parsed.args) < need:
@@ -613,6 +670,9 @@ def _check_args(verb: str, parsed: Parsed) -> None:
         raise ParseError("you must provide one or more flags when using this command")
 
 
+_SPELLED = {verb: {f.name: f.spelled() for f in flags} for verb, flags in FLAG_TABLES.items()}
+
+
 def parse_command(verb: str, argv: Sequence[str]) -> GuardedCommand:
     """Parse a run/create/exec/update command line (words after the verb) and derive its capabilities.
 
@@ -620,16 +680,36 @@ def parse_command(verb: str, argv: Sequence[str]) -> GuardedCommand:
     ValueError only for a verb the guard does not cover (a programming error).
     """
     canon = _guarded_verb(verb)
-    parsed = _FLAGSETS[canon].parse(list(argv))
+    return guard_parsed(canon, _FLAGSETS[canon].parse(list(argv)))
+
+
+def guard_parsed(verb: str, parsed: Parsed) -> GuardedCommand:
+    """The flag guard's reading of a command line already parsed with this verb's flag table.
+
+    The dispatcher parses each command once with the command's FlagSet; for run/create that
+    is :data:`RUN_FLAGS`/:data:`CREATE_FLAGS`, so its Parsed is read here as is, never parsed
+    again.  For run/create the result carries the RunSpec built from the same values as the
+    capabilities: the gate judges the one, the engine is sent the other.
+    """
+    canon = _guarded_verb(verb)
     _check_args(canon, parsed)
+    spec = None
     if canon in ("run", "create"):
-        mounts = tuple([parse_volume(v) for v in parsed["volume"]] + [parse_mount(v) for v in parsed["mount"]])
-        networks = tuple(parse_network(v) for v in _ordered(parsed, ("net", "network")))
+        try:
+            mounts = tuple([parse_volume(v) for v in parsed["volume"]] + [parse_mount(v) for v in parsed["mount"]])
+            networks = tuple(parse_network(v) for v in _ordered(parsed, ("net", "network")))
+        except ParseError as err:
+            if err.usage is None:
+                err.usage = f"Usage:  {USAGE[canon]}\n\nRun 'docker {canon} --help' for more information"
+            raise
         origins = tuple(dict.fromkeys(_run_caps(parsed, mounts, networks)))
+        if not parsed.opts.get("help"):
+            pairs = [(n.target, n.options) for n in networks]
+            spec = build_spec(canon, parsed, mounts, pairs, _SPELLED[canon])
     else:
         mounts, networks = (), ()
         origins = tuple(dict.fromkeys(_exec_caps(parsed))) if canon == "exec" else ()
-    return GuardedCommand(canon, parsed, tuple(parsed.args), mounts, networks, origins)
+    return GuardedCommand(canon, parsed, tuple(parsed.args), mounts, networks, origins, spec)
 
 
 def capabilities(verb: str, argv: Sequence[str]) -> frozenset[str]:
