@@ -155,7 +155,7 @@ def world(docker_api: docker.APIClient) -> Iterator[dict[str, str]]:
 
 
 def _build_expose_image(api: docker.APIClient) -> None:
-    dockerfile = f"FROM {TEST_IMAGE}\nEXPOSE 8080 9090/udp\nENTRYPOINT [\"sh\"]\nHEALTHCHECK CMD true\n"
+    dockerfile = f'FROM {TEST_IMAGE}\nEXPOSE 8080 9090/udp\nENTRYPOINT ["sh"]\nHEALTHCHECK CMD true\n'
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         info = tarfile.TarInfo("Dockerfile")
@@ -169,10 +169,8 @@ def _build_expose_image(api: docker.APIClient) -> None:
 
 def _remove_containers(api: docker.APIClient) -> None:
     for c in api.containers(all=True, filters={"label": f"{TEST_LABEL}={SESSION}"}):
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             api.remove_container(c["Id"], force=True, v=True)
-        except docker.errors.NotFound:
-            pass
 
 
 # --- the two ways of creating a container -------------------------------------------------------
@@ -310,7 +308,8 @@ async def test_same_container_as_the_cli(
 async def test_attached_run_posts_output_and_exit_code(
     world: dict[str, str], slack: SlackSender, fake_slack: FakeSlack, docker_api: docker.APIClient
 ) -> None:
-    line = "{img} sh -c 'echo out; echo err >&2; exit 3'"
+    # stdout and stderr are two streams: the pause orders them, as it would on a terminal
+    line = "{img} sh -c 'echo out; sleep 0.3; echo err >&2; exit 3'"
     theirs = cli(*_words(Case("x", line, "run"), world, f"{PREFIX}-attached-cli"))
     assert (theirs.stdout, theirs.stderr, theirs.returncode) == ("out\n", "err\n", 3)
     name = f"{PREFIX}-attached-bot"
@@ -324,7 +323,7 @@ async def test_attached_run_posts_output_and_exit_code(
 async def test_attached_run_with_rm_removes_the_container(
     world: dict[str, str], slack: SlackSender, fake_slack: FakeSlack, docker_api: docker.APIClient
 ) -> None:
-    name = f"{PREFIX}-rm-bot"
+    name = f"{PREFIX}-attached-rm-bot"
     status = await dockbell(slack, fake_slack, slack_text(Case("x", "--rm {img} echo bye", "run"), world, name))
     assert "succeeded" in status and "bye\nexit code 0" in status
     with pytest.raises(docker.errors.NotFound):
@@ -430,7 +429,9 @@ async def test_privileged_flag_without_its_capability_is_refused(
     flags: str, rule: str, slack: SlackSender, fake_slack: FakeSlack, docker_api: docker.APIClient
 ) -> None:
     name = f"{PREFIX}-refused"
-    answer = all_text(await run_command(slack, fake_slack, f"run --name {name} {flags} {TEST_IMAGE}", user_id="U_RUNNER"))
+    answer = all_text(
+        await run_command(slack, fake_slack, f"run --name {name} {flags} {TEST_IMAGE}", user_id="U_RUNNER")
+    )
     assert "Not allowed" in answer and f"Refused by: {rule}" in answer, answer
     with pytest.raises(docker.errors.NotFound):
         docker_api.inspect_container(name)

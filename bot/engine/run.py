@@ -79,11 +79,11 @@ class Attached:
 Progress = Callable[[Attached], Awaitable[None]]
 
 
-def _attach_opener(cid: str) -> Callable[[docker.APIClient], requests.Response]:
+def _attach_opener(cid: str, stdout: bool, stderr: bool) -> Callable[[docker.APIClient], requests.Response]:
     def open_attach(api: docker.APIClient) -> requests.Response:
         url = api._url("/containers/{0}/attach", cid)
         headers = {"Connection": "Upgrade", "Upgrade": "tcp"}
-        params = {"stdout": 1, "stderr": 1, "stream": 1}
+        params = {"stdout": int(stdout), "stderr": int(stderr), "stream": 1}
         response: requests.Response = api._post(url, headers=headers, params=params, stream=True)
         return response
 
@@ -121,6 +121,8 @@ async def run_attached(
     auto_remove: bool,
     limit: float,
     keep: int,
+    stdout: bool = True,
+    stderr: bool = True,
     on_output: Progress | None = None,
 ) -> Attached:
     """Attach, wait, start (in that order, as the CLI does); the output and exit code, within ``limit`` s.
@@ -143,7 +145,9 @@ async def run_attached(
         waiting.set()
 
     condition = "removed" if auto_remove else "next-exit"
-    output = asyncio.create_task(run_stream(gateway, "attach", _attach_opener(cid), _read_output, on_event=on_chunk))
+    output = asyncio.create_task(
+        run_stream(gateway, "attach", _attach_opener(cid, stdout, stderr), _read_output, on_event=on_chunk)
+    )
     exited = asyncio.create_task(
         run_stream(gateway, "wait", _wait_opener(cid, condition), _read_exit, on_event=on_wait)
     )

@@ -109,7 +109,9 @@ def body(
 
 def normalize_capabilities(caps: Sequence[str]) -> list[str] | None:
     """What the Docker client library sends: upper case, ``CAP_`` prefixed (``ALL`` kept), unique, sorted."""
-    out = sorted({c.upper() if c.upper() == "ALL" or c.upper().startswith("CAP_") else "CAP_" + c.upper() for c in caps})
+    out = sorted(
+        {c.upper() if c.upper() == "ALL" or c.upper().startswith("CAP_") else "CAP_" + c.upper() for c in caps}
+    )
     return out or None
 
 

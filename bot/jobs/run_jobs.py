@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.cli_output.formatters.reference import ReferenceError, parse_normalized_named
@@ -48,12 +48,13 @@ def see_help(verb: str) -> str:
     return f"Run 'docker {verb} --help' for more information"
 
 
-def docker_says(verb: str, err: DockbellError) -> DockerError:
-    """An engine error as the CLI prints it: run prefixes ``docker:`` and points at --help."""
+def docker_says(verb: str, err: DockbellError, before: Sequence[str] = ()) -> DockerError:
+    """An engine error as the CLI prints it (run prefixes ``docker:`` and points at --help),
+    after what the CLI had printed by then (``Unable to find image``, the pull, the ID)."""
     message = str(err)
     if verb == "run":
-        return DockerError(f"docker: {message}\n\n{see_help(verb)}")
-    return DockerError(message)
+        message = f"docker: {message}\n\n{see_help(verb)}"
+    return DockerError("\n".join([*before, message]))
 
 
 def unable_to_find(image: str) -> str:
@@ -93,7 +94,7 @@ class RunJobs:
             try:
                 await engine.start(self.docker, cid)
             except DockbellError as err:
-                raise docker_says("run", err) from None
+                raise docker_says("run", err, [*lines, cid]) from None  # -d: the CLI prints the ID first
             return "\n".join([*lines, cid])
         return await self._attached(ctx, request, cid, lines)
 
@@ -115,12 +116,14 @@ class RunJobs:
                 auto_remove=request.auto_remove,
                 limit=limit,
                 keep=self.config.output_keep_bytes,
+                stdout=bool(request.body.get("AttachStdout", True)),  # -a picks the streams, as with the CLI
+                stderr=bool(request.body.get("AttachStderr", True)),
                 on_output=on_output,
             )
         except DockbellError as err:
             if request.auto_remove:
                 await engine.remove(self.docker, cid)  # what the engine's AutoRemove does for the CLI
-            raise docker_says("run", err) from None
+            raise docker_says("run", err, lines) from None
         text = "\n".join([*lines, _tail(seen)]).strip("\n")
         await self._upload_if_long(ctx, seen)
         if seen.exit_code is None:
@@ -176,7 +179,7 @@ class RunJobs:
         except DockbellError as err:
             if cidfile:
                 await asyncio.to_thread(_unlink, cidfile)
-            raise docker_says(verb, err) from None
+            raise docker_says(verb, err, lines) from None
         lines.extend(f"WARNING: {w}" for w in made.warnings)
         if cidfile:
             await asyncio.to_thread(_write_id, cidfile, made.id)
