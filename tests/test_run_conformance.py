@@ -485,3 +485,37 @@ async def test_missing_image_argument(slack: SlackSender, fake_slack: FakeSlack)
     answer = all_text(await run_command(slack, fake_slack, "run"))
     assert '"docker run" requires at least 1 argument.' in answer
     assert "Usage:  docker run [OPTIONS] IMAGE [COMMAND] [ARG...]" in answer
+
+
+async def test_long_output_also_goes_up_as_a_file_in_the_status_thread(
+    world: dict[str, str], slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    name = f"{PREFIX}-long-bot"
+    status = await dockbell(slack, fake_slack, slack_text(Case("x", "--rm {img} seq 1 500", "run"), world, name))
+    assert "succeeded" in status and "500\nexit code 0" in status  # the status shows the end
+    call = await fake_slack.wait_for_call("files.completeUploadExternal", timeout=10)
+    assert call.args.get("thread_ts")  # in the status message's thread
+    found = [f for f in fake_slack.files.values() if f.filename == "output.txt" and f.completed]
+    assert found and found[-1].content.decode().splitlines() == [str(i) for i in range(1, 501)]
+
+
+async def test_attached_run_past_its_limit_is_left_running(docker_api: docker.APIClient) -> None:
+    """run.attach_timeout: dockbell stops watching, the container goes on (as after a detach)."""
+    from bot.engine import run as engine
+    from bot.engine.gateway import DockerGateway
+
+    gateway = DockerGateway()
+    name = f"{PREFIX}-limit"
+    made = await engine.create(
+        gateway,
+        {"Image": TEST_IMAGE, "Cmd": ["sh", "-c", "echo early; sleep 30"], "Labels": {TEST_LABEL: SESSION}},
+        name=name,
+        platform="",
+    )
+    try:
+        seen = await engine.run_attached(gateway, made.id, auto_remove=False, limit=1.5, keep=1024)
+        assert seen.exit_code is None and bytes(seen.output) == b"early\n"
+        assert docker_api.inspect_container(made.id)["State"]["Running"]
+    finally:
+        docker_api.remove_container(made.id, force=True)
+        await gateway.close()
