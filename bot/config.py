@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.notifications_config import NotificationsConfig, parse_notifications
 from bot.policy import Policy, load_policy, yaml_with_lines
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -119,6 +120,8 @@ class Config:
     host: str = DEFAULT_HOST  # the default host
     hosts: tuple[HostConfig, ...] = (HostConfig(DEFAULT_HOST, None),)
     channel_hosts: dict[str, str] = field(default_factory=dict, hash=False)
+    # Crash notifications (bot/notifications_config.py); None: no watcher runs.
+    notifications: NotificationsConfig | None = None
     source: str = "<defaults>"
 
     def host_named(self, name: str) -> HostConfig | None:
@@ -146,7 +149,18 @@ def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] |
         return Config(source=source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping")
-    sections = {"output", "audit", "limits", "transfer", "run", "permissions", "hosts", "default_host", "channels"}
+    sections = {
+        "output",
+        "audit",
+        "limits",
+        "transfer",
+        "run",
+        "permissions",
+        "hosts",
+        "default_host",
+        "channels",
+        "notifications",
+    }
     _check_keys(data, sections, source)
     out = data.get("output") or {}
     if not isinstance(out, dict):
@@ -184,6 +198,7 @@ def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] |
     if not any(h.name == default for h in hosts):
         raise ConfigError(f"{source}: default_host: {default!r} is not one of the hosts ({_names(hosts)})")
     channel_hosts = _channel_hosts(data.get("channels") or {}, hosts, source)
+    notifications = parse_notifications(data.get("notifications"), source, lines)
     return Config(
         output=output,
         audit=audit,
@@ -194,6 +209,7 @@ def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] |
         host=default,
         hosts=hosts,
         channel_hosts=channel_hosts,
+        notifications=notifications,
         source=source,
     )
 

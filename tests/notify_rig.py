@@ -143,10 +143,11 @@ class NotifyBot:
     settings: Settings
     config: Config
     redis_url: str
+    host: str = "local"
 
     @property
     def watcher(self) -> Watcher:
-        watcher = self.stack.workers["local"].worker.watcher
+        watcher = self.stack.workers[self.host].worker.watcher
         assert watcher is not None
         return watcher
 

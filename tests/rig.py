@@ -270,6 +270,31 @@ def _dockerd_major(dockerd: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+def _spawn_dockerd(dockerd: str, workdir: Path, bridge: str) -> subprocess.Popen[bytes]:
+    log = open(workdir / "dockerd.log", "ab")  # noqa: SIM115 - closed below, the child keeps its copy
+    try:
+        return subprocess.Popen(
+            [
+                dockerd,
+                f"--host=unix://{workdir / 'docker.sock'}",
+                f"--data-root={workdir / 'data'}",
+                f"--exec-root={workdir / 'x'}",
+                f"--pidfile={workdir / 'docker.pid'}",
+                f"--config-file={workdir / 'daemon.json'}",
+                "--iptables=false",
+                "--ip-masq=false",
+                f"--bridge={bridge}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Its own session: a Ctrl-C on pytest must not kill it before the fixture's
+            # teardown has stopped its containers and removed the bridge.
+            start_new_session=True,
+        )
+    finally:
+        log.close()
+
+
 @dataclass
 class SecondEngine:
     """A second dockerd beside the first, for multi-host tests (needs root).
@@ -314,32 +339,12 @@ class SecondEngine:
         # An explicit (nearly empty) config file, so that a host /etc/docker/daemon.json (hosts,
         # bridge, data-root...) cannot clash with the flags below.
         (workdir / "daemon.json").write_text(json.dumps(config))
-        log = open(workdir / "dockerd.log", "wb")  # noqa: SIM115 - closed below, the child keeps its copy
         try:
-            process = subprocess.Popen(
-                [
-                    dockerd,
-                    f"--host=unix://{workdir / 'docker.sock'}",
-                    f"--data-root={workdir / 'data'}",
-                    f"--exec-root={workdir / 'x'}",
-                    f"--pidfile={workdir / 'docker.pid'}",
-                    f"--config-file={workdir / 'daemon.json'}",
-                    "--iptables=false",
-                    "--ip-masq=false",
-                    f"--bridge={bridge}",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Its own session: a Ctrl-C on pytest must not kill it before the fixture's
-                # teardown has stopped its containers and removed the bridge.
-                start_new_session=True,
-            )
+            process = _spawn_dockerd(dockerd, workdir, bridge)
         except OSError:
             _ip("link", "del", bridge)
             shutil.rmtree(workdir, ignore_errors=True)
             raise
-        finally:
-            log.close()
         engine = cls(workdir, bridge, subnet, process)
         try:
             engine.wait_ready()
@@ -352,6 +357,18 @@ class SecondEngine:
             engine.stop()
             raise
         return engine
+
+    def restart(self) -> None:
+        """Stop this dockerd (it stops its containers, as on a host's reboot) and start it again on
+        the same data: its containers are still there, its events from before are not."""
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        self.process = _spawn_dockerd(_tool("dockerd"), self.workdir, self.bridge)
+        self.wait_ready()
 
     def wait_ready(self, timeout: float = ENGINE_READY_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 
 import docker
 import pytest
 import pytest_asyncio
+import redis.asyncio as aioredis
 
+from bot.jobs.watcher.reachability import HostWatch
 from bot.slack import render_notifications as rn
+from bot.slack.paced import PacedSlack
 from tests.conftest import SIGNING_SECRET, TEST_CONFIG, bot_settings, wait_for_worker
 from tests.fakeslack import FakeSlack, SlackSender
+from tests.fakeslack.records import Message
 from tests.helpers import eventually
 from tests.notify_rig import (
     ALERTS,
@@ -192,3 +197,142 @@ async def test_fifty_containers_dying_together_make_a_handful_of_messages(
     in_summaries = [n for n in names if any(n in text_of(m) for m in summaries)]
     assert all(n in details for n in in_summaries)
     assert rate_limited(fake_slack) == 0
+
+
+async def test_intended_stops_raise_no_alert(
+    notify: NotifyBot, containers: Containers, fake_slack: FakeSlack, docker_api: docker.APIClient, clicks: SlackSender
+) -> None:
+    prepare_slack(fake_slack)
+    by_job = make_container(containers, "n-jobrestart", ["sleep", "300"])  # ignores SIGTERM: killed after -t
+    by_hand = make_container(containers, "n-handstop", ["sleep", "300"])
+    await asyncio.sleep(0.5)
+    ack = await clicks.command(f"restart -t 1 {by_job}", user_id="U_ALICE", channel_id="C_GENERAL")
+    assert ack.status == 200
+
+    async def restarted() -> bool:
+        state = docker_api.inspect_container(by_job)["State"]
+        return (
+            bool(state["Running"])
+            and docker_api.inspect_container(by_job)["RestartCount"] == 0
+            and bool([m for m in fake_slack.messages.get("C_GENERAL", []) if "restarted" in text_of(m)])
+        )
+
+    await eventually(restarted, what="the restart job to finish", timeout=30)
+    docker_api.stop(by_hand, timeout=1)  # kill 15, kill 9, die 137, stop: someone stopped it
+    await asyncio.sleep(3.0)
+    assert not naming(fake_slack, by_job) and not naming(fake_slack, by_hand)
+
+
+def _redeploy(api: docker.APIClient, containers: Containers, old: str, project: str, n: int) -> str:
+    """What `docker compose up` does to a changed service: stop and remove the old container, create and start anew."""
+    api.stop(old, timeout=1)
+    api.remove_container(old)
+    labels = {"com.docker.compose.project": project, "com.docker.compose.service": "web"}
+    return make_container(containers, f"n-{project}-web-{n}", ["sleep", "300"], labels=labels)
+
+
+async def test_a_compose_redeploy_live_and_replayed_raises_no_alert(
+    notify: NotifyBot, containers: Containers, fake_slack: FakeSlack, docker_api: docker.APIClient
+) -> None:
+    prepare_slack(fake_slack)
+    labels = {"com.docker.compose.project": "nproj", "com.docker.compose.service": "web"}
+    first = make_container(containers, "n-nproj-web-1", ["sleep", "300"], labels=labels)
+    await asyncio.sleep(0.5)
+    second = _redeploy(docker_api, containers, first, "nproj", 2)
+    await asyncio.sleep(2.0)
+    # The same while the worker is away: the replay after it comes back sees the same sequence.
+    await notify.stack.stop_worker("local")
+    crashed = make_container(containers, "n-whileaway", ["sh", "-c", "exit 7"])  # a real crash meanwhile
+    third = _redeploy(docker_api, containers, second, "nproj", 3)
+    await asyncio.sleep(1.0)
+    await notify.stack.add_worker(notify.settings, notify.config, "local")
+    await asyncio.wait_for(notify.watcher.caught_up.wait(), 15)
+    text = await one_message(fake_slack, crashed)  # replayed from the cursor: reported once
+    assert "exited with code 7" in text
+    await asyncio.sleep(2.0)
+    assert len(naming(fake_slack, crashed)) == 1
+    for name in (first, second, third):
+        assert not naming(fake_slack, name)
+
+
+async def test_snooze_silences_then_ends_by_itself(
+    notify: NotifyBot, containers: Containers, fake_slack: FakeSlack, docker_api: docker.APIClient, clicks: SlackSender
+) -> None:
+    prepare_slack(fake_slack)
+    name = make_container(containers, "n-snooze", ["sh", "-c", "exit 9"])
+    await one_message(fake_slack, name)
+    message = naming(fake_slack, name)[0]
+    ack = await clicks.click(message, rn.SNOOZE_1H_ACTION, channel_id=ALERTS)
+    assert ack.status == 200
+    answer = await fake_slack.wait_for_response(lambda p: p.url == ack.response_url, timeout=15)
+    assert "snoozed for 1 h" in str(answer.body)
+
+    async def announced(word: str) -> bool:
+        return any(word in text_of(m) for m in fake_slack.thread(ALERTS, message.ts)[1:])
+
+    await eventually(lambda: announced("snoozed crash notifications"), what="the snooze announced in the thread")
+    before = len(fake_slack.thread(ALERTS, message.ts))
+    docker_api.start(name)  # crashes again: silenced
+    await asyncio.sleep(2.5)
+    assert len(naming(fake_slack, name)) == 1
+    assert len(fake_slack.thread(ALERTS, message.ts)) == before
+    snoozes = notify.watcher.snoozes
+    record = await snoozes.get(name)
+    assert record is not None and record.suppressed == 1 and record.by == "U_ALICE"
+    # Bring its end forward: the watcher notices, says so in the thread, and notifications are on again.
+    await snoozes._write(dataclasses.replace(record, until=notify.watcher.clock() + 0.5))
+    await eventually(lambda: announced("has ended"), what="the snooze's end announced", timeout=10)
+    assert await snoozes.get(name) is None
+    docker_api.start(name)
+
+    async def counted() -> bool:
+        return any(
+            "Crash 2" in text_of(m) for m in fake_slack.thread(ALERTS, message.ts)[1:]
+        )  # the silenced one is not counted
+
+    await eventually(counted, what="the next crash reported again", timeout=10)
+
+
+async def test_a_dead_worker_is_one_host_alert_and_its_return_reports_what_it_missed(
+    notify: NotifyBot, containers: Containers, fake_slack: FakeSlack
+) -> None:
+    prepare_slack(fake_slack)
+    redis = aioredis.Redis.from_url(notify.redis_url)
+    watch = HostWatch(
+        redis, PacedSlack(notify.settings.slack_bot_token, notify.settings.slack_api_url), notify.config, every=0.3
+    )
+    serve_side = asyncio.create_task(watch.run())  # what serve runs (bot/bootstrap/serve.py)
+    try:
+        # The worker dies: its task is cancelled, its heartbeats stop.
+        proc = notify.stack.workers.pop("local")
+        run = notify.stack.runs.pop("local")
+        run.cancel()
+        await asyncio.gather(run, return_exceptions=True)
+        await proc.close()
+        missed = [make_container(containers, f"n-missed{i}", ["sh", "-c", f"exit {20 + i}"]) for i in range(2)]
+
+        async def alerted() -> list[Message]:
+            return [m for m in top_level(fake_slack) if "is unreachable" in text_of(m)]
+
+        alert = (await eventually(alerted, what="the host unreachable alert", timeout=15))[0]
+        await asyncio.sleep(2.0)
+        assert len(await alerted()) == 1 and watch.alerts == 1  # one alert, however long it lasts
+        assert not any(n in text_of(m) for m in top_level(fake_slack) for n in missed)  # nothing yet: no watcher
+        await notify.stack.add_worker(notify.settings, notify.config, "local")
+        for name in missed:
+            text = await one_message(fake_slack, name, timeout=20)
+            assert "exited with code 2" in text
+
+        async def back() -> bool:
+            thread = fake_slack.thread(ALERTS, alert.ts)
+            return "reachable again" in text_of(thread[0]) and any(
+                all(n in text_of(m) for n in missed) for m in thread[1:]
+            )
+
+        await eventually(back, what="the alert edited and the missed crashes listed in its thread", timeout=20)
+        for name in missed:
+            assert len(naming(fake_slack, name)) == 1
+    finally:
+        serve_side.cancel()
+        await asyncio.gather(serve_side, return_exceptions=True)
+        await redis.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.bootstrap.notify_check import notification_channels
 from bot.config import Config
 from bot.core.redisconn import redis_client
 from bot.engine.hosts import DockerHosts
@@ -42,6 +43,7 @@ async def run_check(settings: Settings, config: Config) -> int:
             "(a one-command `dockbell serve` makes one for its own worker)",
         )
     )
+    results.update(await notification_channels(settings, config))  # the notifications: section's channels
     for name, status in results.items():
         print(f"{'ok' if status.ok else 'FAIL':<5} {name:<6} {status.detail}")
     return 0 if all(s.ok for s in results.values()) else 1

@@ -20,6 +20,7 @@ from bot.errors import ConfigError
 from bot.jobs.inbox import Inbox
 from bot.jobs.queue import JobQueue, live_workers
 from bot.jobs.queue.signing import Signer
+from bot.jobs.watcher.reachability import HostWatch
 from bot.ops.health import Check, Readiness, Status, redis_check
 from bot.ops.metrics import Metrics
 from bot.settings import Settings
@@ -28,6 +29,7 @@ from bot.slack.health import auth_check
 from bot.slack.http import SlackFront
 from bot.slack.listeners import Handoff, build_bolt_app
 from bot.slack.out import SlackOut, web_client
+from bot.slack.paced import PacedSlack
 from bot.slack.socket_link import LinkOpener
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,9 @@ log = logging.getLogger(__name__)
 class ServeProcess:
     front: SlackFront
     supervisor: WorkerSupervisor | None
+    # Posts "host unreachable" when a host's workers stop heartbeating (bot/jobs/watcher/reachability.py).
+    host_watch: HostWatch | None = None
+    _host_watch_task: asyncio.Task[None] | None = None
 
     async def start(self, bind: str, port: int) -> int:
         try:
@@ -46,9 +51,16 @@ class ServeProcess:
             raise
         if self.supervisor is not None:
             self.supervisor.start()
+        if self.host_watch is not None:
+            self._host_watch_task = asyncio.create_task(self.host_watch.run(), name="host reachability")
         return bound
 
     async def stop(self) -> None:
+        if self._host_watch_task is not None:
+            self._host_watch_task.cancel()
+            await asyncio.gather(self._host_watch_task, return_exceptions=True)
+            if self.host_watch is not None:
+                await self.host_watch.redis.aclose()
         if self.supervisor is not None:
             await self.supervisor.stop()
         await self.front.stop()
@@ -120,7 +132,11 @@ def build_serve(settings: Settings, config: Config, *, embed_worker: bool) -> Se
     if embed_worker:
         env = child_env(os.environ, {"DOCKBELL_QUEUE_SECRET": secret})
         supervisor = WorkerSupervisor(config.host, env)
-    return ServeProcess(build_front(settings, config, secret), supervisor)
+    host_watch = None
+    if config.notifications is not None:
+        paced = PacedSlack(settings.slack_bot_token, settings.slack_api_url)
+        host_watch = HostWatch(redis_client(settings.redis_url), paced, config)
+    return ServeProcess(build_front(settings, config, secret), supervisor, host_watch)
 
 
 async def run_serve(settings: Settings, config: Config, bind: str, port: int, *, embed_worker: bool) -> None:

@@ -19,6 +19,7 @@ import handlers.images_ops
 import handlers.jobs
 import handlers.lifecycle
 import handlers.networks
+import handlers.notifications
 import handlers.run
 import handlers.system
 import handlers.transfer
@@ -40,6 +41,7 @@ from bot.jobs.queue.signing import Signer
 from bot.jobs.run_jobs import run_handlers
 from bot.jobs.runner import CommandRunner, Services
 from bot.jobs.verbs import handlers_for
+from bot.jobs.watcher.watcher import Watcher
 from bot.ops.audit import AuditLog
 from bot.ops.health import Readiness, redis_check
 from bot.ops.http import add_ops_routes, start_site
@@ -47,6 +49,7 @@ from bot.ops.metrics import Metrics
 from bot.settings import Settings
 from bot.slack import render
 from bot.slack.out import SlackOut, web_client
+from bot.slack.paced import PacedSlack
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,7 @@ HANDLER_MODULES = (
     handlers.volumes,
     handlers.networks,
     handlers.compose,
+    handlers.notifications,
     handlers.approvals,
 )
 
@@ -139,6 +143,10 @@ def build_worker(
         inbox=Inbox(config, queue, answer),
         approvals=approvals,
     )
+    watcher = None
+    if config.notifications is not None:  # crash notifications: this host's watcher (bot/jobs/watcher)
+        paced = PacedSlack(settings.slack_bot_token, settings.slack_api_url)
+        watcher = Watcher(host=host, docker=docker, redis=redis, slack=paced, config=config.notifications)
     worker = HostWorker(
         host=host,
         redis=redis,
@@ -156,6 +164,7 @@ def build_worker(
         claim_idle=claim_idle,
         concurrency=concurrency,
         closers=(services.jobs.close, slack.close, hosts.close, redis.aclose),
+        watcher=watcher,
     )
     readiness = Readiness(
         {"redis": redis_check(redis, settings.redis_url), "docker": docker.health},

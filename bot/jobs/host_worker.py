@@ -24,6 +24,8 @@ from bot.jobs.queue import Cancellable, JobContext, JobHandler, Worker
 from bot.jobs.queue.signing import COMMAND_TTL, JOB_TTL, Rejected, Signer
 from bot.jobs.runner import CommandRunner
 from bot.jobs.verbs import engine_info
+from bot.jobs.watcher.intents import Intents, marking
+from bot.jobs.watcher.watcher import Watcher
 from bot.ops.audit import AuditLog, AuditRecord
 from bot.ops.metrics import Metrics
 
@@ -52,6 +54,7 @@ class HostWorker:
         concurrency: int = 16,
         clock: Callable[[], float] = time.time,
         closers: tuple[Callable[[], Awaitable[None]], ...] = (),
+        watcher: Watcher | None = None,
     ) -> None:
         self.host = host
         self.redis = redis
@@ -62,7 +65,13 @@ class HostWorker:
         self.metrics = metrics
         self.clock = clock
         self._closers = closers
-        handlers: dict[str, JobHandler] = {verb: self._verified_handler(h) for verb, h in verbs.items()}
+        # The crash watcher (bot/jobs/watcher), a side task of this worker; every job marks
+        # its target while it runs, so the stop it causes is not reported as a crash.
+        self.watcher = watcher
+        intents = Intents(redis, host) if watcher is not None else None
+        handlers: dict[str, JobHandler] = {
+            verb: self._verified_handler(marking(h, intents)) for verb, h in verbs.items()
+        }
         handlers[COMMAND_VERB] = self._verified(self._answer)
         # What to look at before a job whose worker died is re-run or reported (the container's
         # StartedAt, state, events), checked like a handler: an entry that fails its signature
@@ -158,6 +167,8 @@ class HostWorker:
             asyncio.create_task(self._refresh_info(), name=f"engine info {self.host}"),
             asyncio.create_task(self._sweep(), name=f"sweep {self.host}"),
         ]
+        if self.watcher is not None:
+            side.append(asyncio.create_task(self.watcher.run(), name=f"watcher {self.host}"))
         try:
             await self.worker.run()
         finally:

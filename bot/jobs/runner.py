@@ -30,6 +30,8 @@ from bot.jobs.context import HandlerContext
 from bot.jobs.desk import JobDesk
 from bot.jobs.gate import Access, Denied, Gate
 from bot.jobs.inbox import Inbox
+from bot.jobs.watcher.clicks import ACTIONS as NOTIFICATION_ACTIONS
+from bot.jobs.watcher.clicks import command_for_click
 from bot.ops.audit import AuditLog, AuditRecord
 from bot.ops.metrics import Metrics
 from bot.policy import Target, allowed_verbs
@@ -285,6 +287,9 @@ class CommandRunner:
                 trigger_id=trigger_id,
                 reason=reason,
             )
+        elif action in NOTIFICATION_ACTIONS and (text := command_for_click(action, value)) is not None:
+            # A crash notification's button: run as typed by the clicker (gate, approvals, audit, job).
+            await self.handle_command(clicker, text, response_url, keep_original=True)
         else:
             log.warning("a click on %r reached the worker; no handler", action)
 

@@ -94,6 +94,8 @@ _VERBS: tuple[VerbInfo, ...] = (
     _v("unpause", Scope.TARGET, _C, "container unpause"),
     _v("wait", Scope.TARGET, _C, "container wait"),
     _v("exec", Scope.TARGET, _C, "container exec"),
+    # dockbell's own: silence a container's crash notifications for a while (docs/notifications.md)
+    _v("snooze", Scope.TARGET, _C),
     # admin
     _v("run", Scope.TARGET, _CI, "container run"),
     _v("create", Scope.TARGET, _CI, "container create"),
@@ -140,7 +142,7 @@ READ = frozenset(
     "ps images inspect logs top port stats diff history events version info df search "
     "volume-ls volume-inspect network-ls network-inspect help whoami can-i hosts jobs approvals".split()
 )
-OPERATE = frozenset("start stop restart kill pause unpause wait logs exec".split())
+OPERATE = frozenset("start stop restart kill pause unpause wait logs exec snooze".split())
 ADMIN = frozenset(VERBS) - READ - OPERATE
 ALL = frozenset(VERBS)
 

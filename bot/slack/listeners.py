@@ -24,11 +24,12 @@ from bot.core.types import Requester
 from bot.ops.metrics import Metrics
 from bot.slack.render import CANCEL_ACTION, SHARE_ACTION
 from bot.slack.render_approvals import APPROVE_ACTION, DENY_ACTION, DENY_VIEW, reason_from
+from bot.slack.render_notifications import ACTIONS as NOTIFICATION_ACTIONS
 
 log = logging.getLogger(__name__)
 
 # The buttons whose clicks go to a worker; any other action_id is acked and logged.
-WORKER_ACTIONS = (CANCEL_ACTION, SHARE_ACTION, APPROVE_ACTION, DENY_ACTION)
+WORKER_ACTIONS = (CANCEL_ACTION, SHARE_ACTION, APPROVE_ACTION, DENY_ACTION, *NOTIFICATION_ACTIONS)
 
 
 class Handoff:

@@ -31,7 +31,16 @@ from .socketmode import LINK_PATH, SocketModeLink
 from .webapi import METHODS, ApiContext, ApiError, decode_json_args
 from .workspace import Workspace
 
-DEFAULT_SCOPES = ("commands", "chat:write", "files:write", "users:read", "usergroups:read", "im:write")
+DEFAULT_SCOPES = (
+    "commands",
+    "chat:write",
+    "files:write",
+    "users:read",
+    "usergroups:read",
+    "im:write",
+    "channels:read",
+    "groups:read",
+)
 DEFAULT_APP_TOKEN = "xapp-1-A_DOCKBELL-1-fake"
 DEFAULT_APP_SCOPES = ("connections:write",)
 CONNECTIONS_OPEN = "apps.connections.open"

@@ -31,7 +31,11 @@ log = logging.getLogger(__name__)
 
 POST_EVERY = 1.05  # a shade over Slack's one per second, so a token bucket never comes up short
 EDIT_EVERY = 1.0
-RETRY_ERROR = 2.0  # after a failure that is neither a refusal nor a 429 (Slack unreachable)
+RETRY_ERROR = 2.0
+# A summary takes in the rest of its burst (edited, details in its thread) while new incidents keep
+# coming within this many seconds of the last one that joined it.
+SUMMARY_OPEN = 5.0
+SUMMARY_KEY = "summary:"  # after a failure that is neither a refusal nor a 429 (Slack unreachable)
 
 
 class Sink(Protocol):
@@ -77,6 +81,8 @@ class Outbox:
         self.thread_messages: dict[str, list[Message]] = {}  # summary ts -> prebuilt replies
         self._next_post = 0.0
         self._next_edit = 0.0
+        # The summary still taking more of its burst: ts, the incidents in it, when one last joined.
+        self._summary: tuple[str, list[str], float] | None = None
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -149,6 +155,10 @@ class Outbox:
         """Do one piece of work if its slot has come; how long to wait otherwise (None: nothing to do)."""
         now = self.clock()
         waits: list[float] = []
+        summary_open = self._summary is not None and now - self._summary[2] < SUMMARY_OPEN
+        if self.posts and summary_open and not await self.sink.held():
+            await self._join_summary()
+            return 0.0
         post_work = await self._post_work()
         if post_work:
             if now >= self._next_post:
@@ -218,11 +228,29 @@ class Outbox:
         await self.sink.posted(keys, ts, summary)
         if summary:
             self.thread_messages[ts] = self.sink.details(keys)
+            self._summary = (ts, list(keys), self.clock())
+
+    async def _join_summary(self) -> None:
+        """More of the same burst: into the open summary (edited) and its thread, not a new message."""
+        assert self._summary is not None
+        ts, keys, _ = self._summary
+        joining, self.posts = self.posts, []
+        keys += joining
+        self._summary = (ts, keys, self.clock())
+        await self.sink.posted(joining, ts, True)
+        self.thread_messages.setdefault(ts, []).extend(self.sink.details(joining))
+        self.edits[SUMMARY_KEY + ts] = None
 
     async def _send_edit(self) -> None:
         self._next_edit = self.clock() + self.edit_every
         key = next(iter(self.edits))
         del self.edits[key]
+        if key.startswith(SUMMARY_KEY):
+            ts = key.removeprefix(SUMMARY_KEY)
+            keys = self._summary[1] if self._summary is not None and self._summary[0] == ts else []
+            if keys and not await self._send(lambda: self.slack.update(self.channel, ts, self.sink.summary(keys))):
+                self.edits.setdefault(key, None)
+            return
         found = self.sink.edited(key)
         if found is None:
             return
@@ -237,6 +265,9 @@ class Outbox:
             if asyncio.iscoroutine(result):
                 await result
             self.sent += 1
+            # Paced from when Slack answered too: a slow answer must not bring the next call closer
+            # than a second to this one as Slack counts them.
+            self._next_post = max(self._next_post, self.clock() + self.post_every * 0.6)
             return True
         except RateLimited as err:
             log.info("Slack rate-limited channel %s: waiting %.1f s", self.channel, err.retry_after)

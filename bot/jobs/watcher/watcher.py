@@ -69,7 +69,11 @@ TICK = 0.25
 CURSOR_EVERY = 0.5
 SNOOZE_EVERY = 2.0
 DOWN_EVERY = 1.0
+LOOKBACK_NS = 7 * 86400 * 10**9  # how far before the cursor the replay asks (the engine has at most 256)
 RECENT_KEYS = 4096  # event keys remembered in memory, so an overlap of replay and live is read once
+# Crashes looked into at the same time (inspect, logs, Redis): in a storm the engine answers
+# slowly while it tears the dead containers down, so many wait together.
+INSPECT_AT_ONCE = 16
 LOG_SCAN = 5  # read this many times log_lines, to find the error lines before the tail
 BACKOFF_CAP = 5.0
 # After the engine itself went away, containers that ended with these codes near the outage
@@ -111,6 +115,9 @@ class Watcher:
         self._post_every = post_every
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._lock = asyncio.Lock()
+        self._inspecting = asyncio.Semaphore(INSPECT_AT_ONCE)
+        self._in_flight: dict[str, Event] = {}  # crashes being looked into: the cursor stays before them
+        self._crash_tasks: set[asyncio.Task[None]] = set()
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._position: Position | None = None
         self._unhealthy: dict[str, _Unhealthy] = {}
@@ -129,9 +136,9 @@ class Watcher:
             await self._follow()
         finally:
             ticker.cancel()
-            for task in self._tasks.values():
+            for task in [*self._tasks.values(), *self._crash_tasks]:
                 task.cancel()
-            await asyncio.gather(ticker, *self._tasks.values(), return_exceptions=True)
+            await asyncio.gather(ticker, *self._tasks.values(), *self._crash_tasks, return_exceptions=True)
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(2):
                     await self._save_cursor()
@@ -161,22 +168,30 @@ class Watcher:
                 self.caught_up.set()
                 delay = 0.2
                 await stream_events(self.docker, self._on_raw, since_ns=since)
+                self._lost_at = self._lost_at or self.clock()
                 log.info("watcher %s: the events stream ended; reconnecting", self.host)
             except asyncio.CancelledError:
                 raise
             except Exception as err:
-                if self._lost_at is None:
-                    self._lost_at = self.clock()
+                self._lost_at = self._lost_at or self.clock()
                 log.warning("watcher %s: %s; reconnecting in %.1f s", self.host, err, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_CAP)
 
     async def _catch_up(self) -> int:
-        """Replay since the cursor up to now; read the containers' state for what replay cannot cover."""
+        """Replay since the cursor up to now; read the containers' state for what replay cannot cover.
+
+        The replay asks for a week before the cursor: the engine answers with what its ring
+        still holds.  An event at or before the cursor in the answer proves the ring reaches
+        back to it (nothing lost); none means it does not (a burst rolled it over, or the
+        engine restarted), and the state fallback covers the gap up to the first event replayed.
+        """
         position = self._position or await self.cursor.load()
         now_ns = time.time_ns()
-        if position is None:
-            return now_ns  # the first start on this host: nothing to catch up on
+        if position is None:  # the first start on this host: from now on
+            self._position = Position(now_ns, "start")
+            await self.cursor.save(self._position)
+            return now_ns
         replayed: list[Event] = []
 
         def collect(raw: dict[str, Any]) -> None:
@@ -184,15 +199,15 @@ class Watcher:
             if event is not None:
                 replayed.append(event)
 
-        await stream_events(self.docker, collect, since_ns=position.ns, until_ns=now_ns)
-        covered = any(e.key == position.key for e in replayed)
+        await stream_events(self.docker, collect, since_ns=max(1, position.ns - LOOKBACK_NS), until_ns=now_ns)
+        covered = any(e.ns <= position.ns for e in replayed)
+        fresh = [e for e in replayed if e.ns >= position.ns]
         if not covered:
-            first = min((e.ns for e in replayed), default=now_ns)
-            await self._reconcile(position.ns, first)
-        for event in replayed:
+            await self._reconcile(position.ns, min((e.ns for e in fresh), default=now_ns))
+        for event in fresh:
             await self._handle(event)
         self._lost_at = None
-        return max([position.ns, *(e.ns for e in replayed)])
+        return max([position.ns, *(e.ns for e in fresh)])
 
     async def _on_raw(self, raw: dict[str, Any]) -> None:
         event = Event.from_docker(raw)
@@ -215,7 +230,7 @@ class Watcher:
     async def _act(self, finding: Finding) -> None:
         event = finding.event
         if finding.kind == "crash":
-            await self._crash(event, oom=finding.oom)
+            self._spawn_crash(event, finding.oom)
         elif finding.kind == "intended":
             await self._intended(event, finding.how)
         elif finding.kind == "started":
@@ -226,6 +241,24 @@ class Watcher:
         elif finding.kind == "gone":
             self._started.pop(event.name, None)
             self._unhealthy.pop(event.name, None)
+
+    def _spawn_crash(self, event: Event, oom: bool) -> None:
+        """Look into a crash off the event loop's line: a storm of deaths is inspected several at a
+        time, while events keep being read.  The cursor waits for it (``_save_cursor``)."""
+        self._in_flight[event.key] = event
+
+        async def look() -> None:
+            try:
+                async with self._inspecting:
+                    await self._crash(event, oom=oom)
+            except Exception:
+                log.exception("watcher %s: looking into the crash of %s failed", self.host, event.name)
+            finally:
+                self._in_flight.pop(event.key, None)
+
+        task = asyncio.create_task(look(), name=f"crash {event.name}")
+        self._crash_tasks.add(task)
+        task.add_done_callback(self._crash_tasks.discard)
 
     def _target(self, event: Event, facts: ContainerFacts | None) -> Target:
         labels = dict(facts.labels) if facts else event.labels
@@ -419,10 +452,14 @@ class Watcher:
             finished_ns = int(finished * 1e9)
             if not since_ns < finished_ns < until_ns:
                 continue
+            known = self.book.get(facts.name)
+            if known is not None and known.last >= finished - 2:
+                continue  # reported already (the cursor had not been written yet)
             restarted = facts.running
             code: int | None = None if restarted else facts.exit_code
-            if lost is not None and code in SHUTDOWN_CODES and abs(finished - lost) < 30 and not facts.oom_killed:
-                continue  # the engine's own shutdown stopped it
+            by_shutdown = code is None or code in SHUTDOWN_CODES
+            if lost is not None and by_shutdown and abs(finished - lost) < 30 and not facts.oom_killed:
+                continue  # the engine's own shutdown stopped it (and its restart policy may have started it again)
             attrs = {**facts.labels, "name": facts.name, "image": facts.image}
             if code is not None:
                 attrs["exitCode"] = str(code)
@@ -484,9 +521,11 @@ class Watcher:
         position = self._position
         if position is None:
             return
-        earliest = self.classifier.earliest_pending()
+        waiting = [e for e in (self.classifier.earliest_pending(), *self._in_flight.values()) if e is not None]
+        earliest = min(waiting, key=lambda e: e.ns, default=None)
         if earliest is not None and earliest.ns <= position.ns:
-            position = Position(earliest.ns, earliest.key)  # a die still settling is replayed, not lost
+            # A die still settling, or still being looked into, is replayed after a restart, not lost.
+            position = Position(earliest.ns, earliest.key)
         await self.cursor.save(position)
 
     async def _check_unhealthy(self) -> None:
@@ -564,7 +603,7 @@ class Watcher:
             return
         if not self.caught_up.is_set():
             return
-        missed = [inc for inc in self.book.open.values() if down.since - 5 <= inc.last <= down.back_at + 5 and inc.ts]
+        missed = [inc for inc in self.book.open.values() if down.since - 5 <= inc.last <= down.back_at + 5]
         down.missed_reported = True
         await write_down(self.redis, self.host, down)
         if down.ts:
