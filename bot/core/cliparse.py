@@ -37,6 +37,7 @@ class Flag:
     value_name: str | None = None  # shown in help: "--tail string"
     not_available: str | None = None  # docker has it, dockbell refuses it (with this reason)
     go_type: str = "int"  # Kind.INT only: pflag's type (int, int64, uint16...), its range and signedness
+    hidden: bool = False  # accepted but left out of --help, as docker's MarkHidden/MarkDeprecated flags
 
     def __post_init__(self) -> None:
         if self.go_type not in GO_INT_TYPES:
@@ -189,7 +190,7 @@ class FlagSet:
         """The Options section as docker prints it (pflag's FlagUsages)."""
         rows = []
         for f in self.flags:
-            if f.not_available:
+            if f.not_available or f.hidden:
                 continue
             left = f"  -{f.short}, --{f.name}" if f.short else f"      --{f.name}"
             if f.kind is not Kind.BOOL:

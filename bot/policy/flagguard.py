@@ -33,9 +33,14 @@ from bot.policy.verbs import GUARDED, canonical_verb
 BOOL, STR, INT, LIST = Kind.BOOL, Kind.STRING, Kind.INT, Kind.LIST
 
 
+# docker hides these from --help (MarkHidden / MarkDeprecated) but accepts them.
+HIDDEN_FLAGS = frozenset({"net", "net-alias", "dns-opt", "kernel-memory"})
+
+
 def _flag(name: str, kind: Kind, help: str, short: str | None = None, default: object = None) -> Flag:
     value_name = {STR: "string", INT: "int", LIST: "list"}.get(kind)
-    return Flag(name, help, kind, short=short, default=default, value_name=value_name)
+    hidden = name in HIDDEN_FLAGS
+    return Flag(name, help, kind, short=short, default=default, value_name=value_name, hidden=hidden)
 
 
 # Flags of `docker run` and `docker create` both (addFlags in opts.go), docker 28.
@@ -196,8 +201,6 @@ UPDATE_FLAGS = _sorted(
     )
 )
 
-# docker hides these from --help (MarkHidden / MarkDeprecated) but accepts them.
-HIDDEN_FLAGS = frozenset({"net", "net-alias", "dns-opt", "kernel-memory"})
 
 FLAG_TABLES: dict[str, tuple[Flag, ...]] = {
     "run": RUN_FLAGS,
