@@ -11,6 +11,7 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
+from bot.bootstrap.check import run_check
 from bot.jobs.watcher.reachability import HostWatch
 from bot.slack import render_notifications as rn
 from bot.slack.paced import PacedSlack
@@ -336,3 +337,67 @@ async def test_a_dead_worker_is_one_host_alert_and_its_return_reports_what_it_mi
         serve_side.cancel()
         await asyncio.gather(serve_side, return_exceptions=True)
         await redis.aclose()
+
+
+async def test_unhealthy_that_lasts_is_reported_with_its_checks_and_recovery_edits_it(
+    notify: NotifyBot, containers: Containers, fake_slack: FakeSlack
+) -> None:
+    prepare_slack(fake_slack)
+    health = {
+        "test": ["CMD-SHELL", "test ! -e /tmp/bad || (echo db unreachable; exit 1)"],
+        "interval": 500_000_000,
+        "timeout": 1_000_000_000,
+        "retries": 1,
+    }
+    sick = make_container(
+        containers,
+        "n-sick",
+        ["sh", "-c", "sleep 1; touch /tmp/bad; sleep 5; rm /tmp/bad; sleep 300"],
+        healthcheck=health,
+    )
+    text = await one_message(fake_slack, sick, timeout=20)
+    assert "is unhealthy" in text and "db unreachable" in text
+    message = naming(fake_slack, sick)[0]
+
+    async def recovered() -> bool:
+        thread = fake_slack.thread(ALERTS, message.ts)
+        return "recovered" in text_of(thread[0]) and any("Recovered" in text_of(m) for m in thread[1:])
+
+    await eventually(recovered, what="the unhealthy message edited to recovered, and a reply", timeout=20)
+    # A crash that is followed by steady running is announced as recovered too.
+    once = make_container(
+        containers,
+        "n-once",
+        ["sh", "-c", "[ -e /tmp/once ] && exec sleep 300; touch /tmp/once; exit 5"],
+        restart="always",
+    )
+    await one_message(fake_slack, once)
+    crashed = naming(fake_slack, once)[0]
+
+    async def steady() -> bool:
+        return "recovered" in text_of(fake_slack.thread(ALERTS, crashed.ts)[0])
+
+    await eventually(steady, what="the crash message edited to recovered", timeout=20)
+
+
+async def test_dockbell_check_says_whether_the_bot_can_post_in_each_channel(
+    notify: NotifyBot, containers: Containers, fake_slack: FakeSlack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prepare_slack(fake_slack)
+    config = notify_config(TEST_CONFIG, containers.session)
+    config = dataclasses.replace(
+        config,
+        notifications=dataclasses.replace(
+            config.notifications,  # type: ignore[arg-type]
+            routes=(
+                *config.notifications.routes,
+                dataclasses.replace(config.notifications.routes[0], channel="C_OTHER"),
+            ),  # type: ignore[union-attr]
+        ),
+    )
+    code = await run_check(notify.settings, config)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "ok    notify C_ALERTS crash notifications can be posted in #alerts (C_ALERTS)" in out
+    assert "FAIL  notify C_OTHER dockbell is not in #other (C_OTHER): invite it" in out
+    assert not [c for c in fake_slack.calls if c.method == "chat.postMessage"]  # a check posts nothing
