@@ -106,7 +106,7 @@ async def test_no_crash_lost_or_doubled_across_engine_and_worker_restarts(
         await asyncio.to_thread(_noise, api, containers.session, 150)  # 300 events push the ring over
         await second_bot.stack.add_worker(second_bot.settings, second_bot.config, "second")
         await reported_once(fake_slack, [before, *after, *away, lost])
-        late = [m for m in top_level(fake_slack) if lost in text_of(m)][0]
+        late = next(m for m in top_level(fake_slack) if lost in text_of(m))
         assert "Found late" in text_of(late) or any("found late" in text_of(r) for r in replies(fake_slack))
         assert mentions(fake_slack, steady) == 0  # stopped by the engine's own shutdown: not a crash
         assert rate_limited(fake_slack) == 0
