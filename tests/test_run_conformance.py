@@ -519,3 +519,28 @@ async def test_attached_run_past_its_limit_is_left_running(docker_api: docker.AP
     finally:
         docker_api.remove_container(made.id, force=True)
         await gateway.close()
+
+
+@pytest.mark.parametrize("flag", ["--env-file", "--label-file"])
+async def test_a_missing_file_is_refused_as_docker_refuses_it(
+    flag: str, world: dict[str, str], slack: SlackSender, fake_slack: FakeSlack, docker_api: docker.APIClient
+) -> None:
+    path = f"{world['dir']}/missing"
+    theirs = _cli_error(cli("create", flag, path, TEST_IMAGE))
+    name = f"{PREFIX}-missing{flag}"
+    status = await dockbell(slack, fake_slack, f"create --name {name} {flag} {path} {TEST_IMAGE}")
+    assert "failed" in status and theirs.split("\n")[0] in status  # docker: open ...: no such file or directory
+    with pytest.raises(docker.errors.NotFound):
+        docker_api.inspect_container(name)
+
+
+async def test_cidfile_gets_the_id(
+    world: dict[str, str], slack: SlackSender, fake_slack: FakeSlack, docker_api: docker.APIClient
+) -> None:
+    path = Path(world["dir"]) / "cid"
+    name = f"{PREFIX}-cid"
+    status = await dockbell(slack, fake_slack, slack_text(Case("x", f"--cidfile {path} {{img}}"), world, name))
+    assert "succeeded" in status
+    assert path.read_text() == docker_api.inspect_container(name)["Id"]
+    again = await dockbell(slack, fake_slack, slack_text(Case("x", f"--cidfile {path} {{img}}"), world, name + "2"))
+    assert f"container ID file found, make sure the other container isn't running or delete {path}" in again
