@@ -8,7 +8,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.errors import ConfigError, UserError
-from bot.errors import UserError
 from bot.policy import AccessRequest, Decision, Policy, Subject, Target, evaluate, load_policy
 from bot.policy.caps import FAMILIES
 from bot.policy.flagguard import FLAG_TABLES, capabilities
