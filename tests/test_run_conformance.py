@@ -112,6 +112,15 @@ TABLE = [
     Case("smart-quotes", "{img} sh -c \"echo 'a b'\"", slack="{img} sh -c \u201cecho \u2018a b\u2019\u201d"),
     Case("html-escapes", "-e 'Q=a&b<c>' {img}", slack="-e 'Q=a&amp;b&lt;c&gt;' {img}"),
     Case("slack-link", "-e URL=example.com {img}", slack="-e URL=<http://example.com|example.com> {img}"),
+    Case(
+        "device-secopt-sysctl",
+        "--device /dev/null:/dev/xnull:r --security-opt no-new-privileges --sysctl net.ipv4.ip_forward=1 {img}",
+    ),
+    Case("groups-oom-namespaces", "--group-add 10 --oom-score-adj 100 --cgroupns private --ipc shareable {img}"),
+    Case("ip-on-named-network", "--network {net} --ip 10.231.77.10 {img}"),
+    Case("attach-one-stream", "-a stdout -a STDERR {img}"),
+    Case("platform-pull-never", "--platform linux/amd64 --pull never -q {img}"),
+    Case("blkio-and-cpu-quota", "--blkio-weight 300 --cpu-period 100000 --cpu-quota 50000 --cpuset-cpus 0 {img}"),
     Case("run-detached", "-d {img} sleep 60", verb="run"),
     Case("run-combined-short", "-dp 127.0.0.1::80 {img} sleep 60", verb="run"),
     Case("run-detached-rm", "-d --rm -e A=1 {img} sleep 60", verb="run"),
@@ -130,7 +139,8 @@ def world(docker_api: docker.APIClient) -> Iterator[dict[str, str]]:
     (work / "labels").write_text("lf=1\nlg\n")
     _build_expose_image(docker_api)
     network = f"{PREFIX}-net"
-    docker_api.create_network(network, labels={TEST_LABEL: SESSION})
+    pool = docker.types.IPAMPool(subnet="10.231.77.0/24")  # --ip needs a subnet the user chose
+    docker_api.create_network(network, labels={TEST_LABEL: SESSION}, ipam=docker.types.IPAMConfig(pool_configs=[pool]))
     volume = f"{PREFIX}-vol"
     docker_api.create_volume(volume, labels={TEST_LABEL: SESSION})
     try:
@@ -231,6 +241,10 @@ CONFIG_FIELDS = (
     "Volumes",
     "Tty",
     "OpenStdin",
+    "AttachStdin",
+    "AttachStdout",
+    "AttachStderr",
+    "MacAddress",
 )
 HOST_FIELDS = (
     "PortBindings",
@@ -258,6 +272,17 @@ HOST_FIELDS = (
     "LogConfig",
     "PidsLimit",
     "Privileged",
+    "Devices",
+    "SecurityOpt",
+    "Sysctls",
+    "GroupAdd",
+    "OomScoreAdj",
+    "CgroupnsMode",
+    "IpcMode",
+    "BlkioWeight",
+    "CpuPeriod",
+    "CpuQuota",
+    "CpusetCpus",
 )
 _ANONYMOUS = re.compile(r"^[0-9a-f]{64}$")
 
@@ -544,3 +569,27 @@ async def test_cidfile_gets_the_id(
     assert path.read_text() == docker_api.inspect_container(name)["Id"]
     again = await dockbell(slack, fake_slack, slack_text(Case("x", f"--cidfile {path} {{img}}"), world, name + "2"))
     assert f"container ID file found, make sure the other container isn't running or delete {path}" in again
+
+
+async def test_too_old_an_engine_is_refused_as_the_cli_refuses_it(
+    world: dict[str, str], slack: SlackSender, fake_slack: FakeSlack, docker_api: docker.APIClient
+) -> None:
+    """docker 28 sends --mac-address per network, which needs API 1.44: against an older engine
+    the client library refuses it before sending anything, and so does dockbell."""
+    line = "--mac-address 02:42:ac:11:00:09 {img}"
+    theirs = cli(*_words(Case("x", line), world, f"{PREFIX}-mac-cli"))
+    name = f"{PREFIX}-mac-bot"
+    status = await dockbell(slack, fake_slack, slack_text(Case("x", line), world, name))
+    if theirs.returncode == 0:  # an engine new enough: the same container
+        assert "succeeded" in status
+        assert (
+            _diff(
+                comparable(docker_api.inspect_container(name)),
+                comparable(docker_api.inspect_container(f"{PREFIX}-mac-cli")),
+            )
+            == {}
+        )
+        return
+    assert "failed" in status and _cli_error(theirs) in status
+    with pytest.raises(docker.errors.NotFound):
+        docker_api.inspect_container(name)
