@@ -21,6 +21,7 @@ from bot.errors import UserError
 from bot.jobs.crash_checks import crash_checks_for
 from bot.jobs.inbox import COMMAND_VERB, entry_of
 from bot.jobs.queue import Cancellable, JobContext, JobHandler, Worker
+from bot.jobs.queue.redisio import honour_lost_cancel
 from bot.jobs.queue.signing import COMMAND_TTL, JOB_TTL, Rejected, Signer
 from bot.jobs.runner import CommandRunner
 from bot.jobs.verbs import engine_info
@@ -145,11 +146,13 @@ class HostWorker:
 
     async def _refresh_info(self) -> None:
         while True:
+            honour_lost_cancel()
             self.worker.info = await engine_info(self.docker)
             await asyncio.sleep(INFO_EVERY)
 
     async def _sweep(self) -> None:
         while True:
+            honour_lost_cancel()  # a stop that redis-py swallowed must still end this loop
             try:
                 await self.runner.s.jobs.sweep(self.host)
             except Exception as err:  # Redis down: the next sweep catches up

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -39,3 +40,15 @@ def reaching(redis: aioredis.Redis) -> Iterator[None]:
 def is_nogroup(err: ResponseError) -> bool:
     """The stream or its consumer group is missing (first start, or Redis lost its data)."""
     return str(err).startswith("NOGROUP")
+
+
+def honour_lost_cancel() -> None:
+    """Raise CancelledError if this task was cancelled but the cancellation got lost on the way.
+
+    Python 3.11's asyncio.wait_for, which redis-py uses to send every command, returns the
+    result and drops a cancellation that arrives as the send completes (gh-86296, fixed in
+    3.12).  The request is still counted on the task, so loops check it once per round.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

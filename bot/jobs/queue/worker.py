@@ -43,7 +43,7 @@ from bot.jobs.queue import keys
 from bot.jobs.queue.context import CrashCheck, Finding, JobContext, JobHandler, Outcome, Run
 from bot.jobs.queue.errors import EffectUnknown, QueueUnavailable
 from bot.jobs.queue.model import Job, text
-from bot.jobs.queue.redisio import REDIS_DOWN, is_nogroup, reaching
+from bot.jobs.queue.redisio import REDIS_DOWN, honour_lost_cancel, is_nogroup, reaching
 from bot.jobs.queue.scripts import DIED, Scripts, Step
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ class Worker:
     async def _serve(self) -> None:
         backoff = _Backoff(self.max_backoff)
         while not self._stopping.is_set():
-            _honour_lost_cancel()
+            honour_lost_cancel()
             try:
                 await self._ensure_group()
                 await self._reclaim_orphans()
@@ -440,7 +440,7 @@ class Worker:
     async def _wait_for_lock(self, run: Run, step: Step) -> Step:
         """Until the job holds its lock; its progress names the job it waits behind."""
         while step.kind == "wait":
-            _honour_lost_cancel()
+            honour_lost_cancel()
             if step.other != run.blocker:
                 run.blocker = step.other
                 await self._report_waiting(run)
@@ -596,13 +596,13 @@ class Worker:
             run.progress_unsaved = True
         else:
             run.progress_unsaved = False
-        _honour_lost_cancel()  # this runs in the handler's task: a cancel lost in the write must still stop it
+        honour_lost_cancel()  # this runs in the handler's task: a cancel lost in the write must still stop it
 
     # ---- heartbeat -------------------------------------------------------------------------
 
     async def _heartbeat_loop(self) -> None:
         while not self._beat_stop.is_set():
-            _honour_lost_cancel()
+            honour_lost_cancel()
             try:
                 self._apply(await self._beat())
                 self._note_recovered()  # the beat is the one regular round trip: it decides "back"
@@ -746,7 +746,7 @@ class Worker:
         """Retry a write until Redis takes it.  ``while_serving``: give up once the worker is stopping."""
         backoff = _Backoff(self.max_backoff)
         while True:
-            _honour_lost_cancel()
+            honour_lost_cancel()
             try:
                 with reaching(self.redis):
                     return await call()
@@ -789,22 +789,10 @@ async def _call_check(check: CrashCheck, ctx: JobContext) -> Finding:
     return await check(ctx)
 
 
-def _honour_lost_cancel() -> None:
-    """Raise CancelledError if this task was cancelled but the cancellation got lost on the way.
-
-    Python 3.11's asyncio.wait_for, which redis-py uses to send every command, returns the
-    result and drops a cancellation that arrives as the send completes (gh-86296, fixed in
-    3.12).  The request is still counted on the task, so loops check it once per round.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
 async def _cancel_all(tasks: set[asyncio.Task[Any]], *, grace: float = 5.0) -> None:
     """Cancel ``tasks`` and wait for them, for ``grace`` seconds at most.
 
-    Cancels again every 0.1 s, for tasks without a loop that checks (see _honour_lost_cancel).
+    Cancels again every 0.1 s, for tasks without a loop that checks (see honour_lost_cancel).
     """
     pending = {task for task in tasks if not task.done()}
     deadline = asyncio.get_running_loop().time() + grace
