@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import re
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
@@ -102,3 +103,14 @@ async def eventually(check: Callable[[], Awaitable[T | None]], *, what: str, tim
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         await asyncio.sleep(0.05)
     return found
+
+
+def answer_text(fake: FakeSlack, message: dict[str, Any]) -> str:
+    """The output, shown inline or, when too long for a message, uploaded as a file."""
+    if any(str(b.get("block_id", "")).startswith("out-") for b in message.get("blocks", [])):
+        return output_text(message)
+    named = re.search(r"\*([^*]+)\* your DM", all_text(message))
+    assert named, f"no output and no file in {message}"
+    uploads = [f for f in fake.files.values() if f.filename == named.group(1) and f.completed]
+    assert uploads, f"no uploaded {named.group(1)}"
+    return uploads[-1].content.decode()

@@ -33,7 +33,7 @@ from tests.notify_rig import (
 from tests.rig import Containers, RedisServer, SecondEngine
 from tests.stack import start_stack
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.usefixtures("remove_module_containers")]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -11,21 +11,35 @@ import pytest
 from bot.slack.render import SHARE_ACTION
 from tests.fakeslack import FakeSlack, SlackSender
 from tests.helpers import all_text, button, code_blocks, docker_cli, first_code, output_text, run_command
-from tests.rig import TEST_IMAGE, TEST_LABEL, Containers, free_port
+from tests.rig import TEST_IMAGE, Containers, free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 WEB_PORT = free_port()  # chosen per run: two test runs on one engine must not fight over a port
+# The tables compared with the CLI list this module's containers only: other modules of the
+# session (a 50-container storm, crash loops) must not push them past an inline answer.
+MODULE_LABEL = "dockbell.test.module"
+
+
+def reads(containers: Containers) -> dict[str, str]:
+    return {MODULE_LABEL: f"reads-{containers.session}"}
 
 
 @pytest.fixture(scope="module")
 def web(containers: Containers) -> str:
-    return containers.run("web", ["sleep", "3600"], ports={80: WEB_PORT, 443: None}, labels={"team": "payments"})
+    return containers.run(
+        "web", ["sleep", "3600"], ports={80: WEB_PORT, 443: None}, labels={"team": "payments", **reads(containers)}
+    )
 
 
 @pytest.fixture(scope="module")
 def crashed(containers: Containers) -> str:
-    return containers.run("crashed", ["sh", "-c", "echo starting; sleep 0.2; echo boom >&2; exit 3"], wait_exit=True)
+    return containers.run(
+        "crashed",
+        ["sh", "-c", "echo starting; sleep 0.2; echo boom >&2; exit 3"],
+        labels=reads(containers),
+        wait_exit=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +52,13 @@ def chatty(containers: Containers) -> str:
         "chatty",
         ["sh", "-c", script],
         env=["API_TOKEN=tok-supersecret-123", "DATABASE_URL=postgres://app:hunter22@db:5432/app", "MODE=prod"],
+        labels=reads(containers),
     )
 
 
 def session_filter(containers: Containers) -> str:
-    return f"label={TEST_LABEL}={containers.session}"
+    """This session's containers made by this module."""
+    return f"label={MODULE_LABEL}=reads-{containers.session}"
 
 
 async def test_ps_matches_the_docker_cli(
@@ -192,7 +208,7 @@ async def test_help(slack: SlackSender, fake_slack: FakeSlack) -> None:
         ("ps --foo", "unknown flag: --foo"),
         ("ps -x", "unknown shorthand flag: 'x' in -x"),
         ("logs -f web", "not available yet"),
-        ("export web", "`docker export` is not available in dockbell yet"),
+        ("swarm init", "`docker swarm` is not available in dockbell yet"),
         ("restart dockbell-no-such-container", "No such container: dockbell-no-such-container"),
         (
             "logs dockbell-no-such-container",

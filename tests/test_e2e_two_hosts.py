@@ -139,10 +139,11 @@ async def test_a_host_without_url_is_answered_by_its_worker(
         await wait_for_worker(own.url, "remote")
         api2 = second.client()
         _make(api2, "dockbell-remote-only")
-        reply = await run_command(sender, fake_slack, "-H remote ps -a --format '{{.Names}}'")
+        only = "ps -a --filter name=dockbell-remote-only --format '{{.Names}}'"
+        reply = await run_command(sender, fake_slack, f"-H remote {only}")
         assert "dockbell-remote-only" in output_text(reply)
-        reply = await run_command(sender, fake_slack, "ps -a --format '{{.Names}}'")
-        assert "dockbell-remote-only" not in output_text(reply)
+        reply = await run_command(sender, fake_slack, only)
+        assert "dockbell-remote-only" not in all_text(reply).replace("name=dockbell-remote-only", "")
         reply = await run_command(sender, fake_slack, "-H remote logs dockbell-no-such")
         assert "No such container: dockbell-no-such" in all_text(reply)
     finally:
