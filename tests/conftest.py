@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -142,3 +143,16 @@ async def slack(fake_slack: FakeSlack, bot: Stack) -> AsyncIterator[SlackSender]
     sender = SlackSender(fake_slack, bot.url + "/slack/events", SIGNING_SECRET)
     yield sender
     await sender.close()
+
+
+@pytest.fixture(scope="module")
+def remove_module_containers(containers: Containers) -> Iterator[None]:
+    """Remove what a module made once it is done (a module opts in with usefixtures): the storm
+    and crash-loop tests leave dozens of containers, some restarting, that would crowd every
+    later `ps` and `system df` of the session."""
+    before = len(containers.created)
+    yield
+    for cid in containers.created[before:]:
+        with contextlib.suppress(docker.errors.APIError):
+            containers.api.remove_container(cid, force=True)
+    del containers.created[before:]

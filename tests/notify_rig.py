@@ -8,12 +8,10 @@ containers: other tests' containers dying on the same engine must not show up he
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import docker
-import pytest
 import redis.asyncio as aioredis
 
 from bot.config import Config, parse_config
@@ -165,13 +163,3 @@ async def flush(url: str) -> None:
     finally:
         await client.aclose()
 
-
-@pytest.fixture(scope="module")
-def remove_module_containers(containers: Containers) -> Iterator[None]:
-    """Remove what a module made once it is done: the storm and crash-loop tests leave dozens of
-    containers (some restarting) that would crowd every later `ps` and `system df` of the session."""
-    before = len(containers.created)
-    yield
-    for cid in containers.created[before:]:
-        remove_quietly(containers.api, cid)
-    del containers.created[before:]
