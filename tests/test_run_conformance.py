@@ -205,7 +205,7 @@ async def dockbell(slack: SlackSender, fake: FakeSlack, text: str, *, user: str 
     ack = await slack.command(text, user_id=user)
     assert ack.status == 200 and ack.elapsed < 3.0, ack
     posted = await fake.wait_for_call(
-        "chat.postMessage", lambda c: "docker " in _status_text(c), timeout=15, since=since
+        "chat.postMessage", lambda c: "docker " in _status_text(c), timeout=60, since=since
     )
     ts = posted.response["ts"]
     final = await fake.wait_for_call(
