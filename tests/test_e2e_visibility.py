@@ -163,7 +163,7 @@ async def test_a_prefix_shared_with_hidden_containers_finds_the_visible_one(
             and [i for i in payments if i.startswith(pay_id[:k])] == [pay_id]
         ]
 
-    for n in range(200):  # hidden twins until one shares the first hex digit (1 in 16 each)
+    for n in range(64):  # hidden twins until one shares the first hex digit (1 in 16 each)
         if shared():
             break
         containers.run(f"vis-twin-{n}", ["true"], labels={"team": "search"}, start=False)
