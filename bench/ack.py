@@ -61,9 +61,9 @@ from urllib.parse import urlencode
 import aiohttp
 import redis.asyncio as aioredis
 
+from bot.fakeslack.signing import signed_headers
 from bot.jobs.queue import keys
 from bot.jobs.queue.model import job_id_for
-from tests.fakeslack.signing import signed_headers
 from tests.rig import Containers, RedisServer, docker_client, ensure_test_image, free_port
 
 SECRET = "bench-signing-secret-0123456789abcdef"

@@ -31,8 +31,8 @@ from pathlib import Path
 import docker
 
 from bot.bootstrap.worker import build_worker
+from bot.fakeslack import FakeSlack
 from tests.conftest import BOT_TOKEN, bot_settings
-from tests.fakeslack import FakeSlack
 from tests.notify_rig import make_container, notify_config, prepare_slack, rate_limited, text_of, top_level
 from tests.rig import TEST_IMAGE, TEST_LABEL, Containers, RedisServer, docker_client, ensure_test_image
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakeslack import FakeSlack, ResponsePost
+from bot.fakeslack import FakeSlack, ResponsePost
 
 TOKEN = "xoxb-bench-token"
 TEXT_CHARS = 400  # of an answer's text, enough to tell a ps table from an error

@@ -86,8 +86,8 @@ def outcome(text: str) -> str:
 
 async def measure(args: argparse.Namespace) -> tuple[Latencies, Latencies]:
     from bot.cli_output import offload
+    from bot.fakeslack import FakeSlack, SlackSender
     from tests.conftest import SIGNING_SECRET, bot_settings, make_test_config, wait_for_worker
-    from tests.fakeslack import FakeSlack, SlackSender
     from tests.helpers import all_text
     from tests.rig import TEST_LABEL, Containers, RedisServer, docker_client, ensure_test_image
     from tests.stack import start_stack

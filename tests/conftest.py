@@ -14,10 +14,10 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 
 from bot.config import Config, parse_config
+from bot.fakeslack import FakeSlack, SlackSender
 from bot.jobs.queue import host_is_live
 from bot.policy import yaml_with_lines
 from bot.settings import Settings
-from tests.fakeslack import FakeSlack, SlackSender
 from tests.markers import pytest_collection_modifyitems  # noqa: F401  (marks unit/integration/e2e)
 from tests.rig import Containers, RedisServer, docker_client, ensure_test_image
 from tests.stack import Stack, start_stack

@@ -10,8 +10,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from bot.fakeslack import FakeSlack, SlackSender
 from bot.slack.render import NO_OUTPUT
-from tests.fakeslack import FakeSlack, SlackSender
 
 ACK_DEADLINE = 3.0
 

@@ -15,11 +15,11 @@ import docker
 import redis.asyncio as aioredis
 
 from bot.config import Config, parse_config
+from bot.fakeslack import FakeSlack
+from bot.fakeslack.records import Message
 from bot.jobs.watcher.watcher import Watcher
 from bot.policy import yaml_with_lines
 from bot.settings import Settings
-from tests.fakeslack import FakeSlack
-from tests.fakeslack.records import Message
 from tests.rig import TEST_IMAGE, TEST_LABEL, Containers
 from tests.stack import Stack
 

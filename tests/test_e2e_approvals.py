@@ -20,11 +20,11 @@ import pytest
 import pytest_asyncio
 
 from bot.config import Config, parse_config
+from bot.fakeslack import Call, FakeSlack, Message, SlackSender
 from bot.jobs.approval_flow import ApprovalFlow
 from bot.policy import yaml_with_lines
 from bot.slack.render_approvals import APPROVE_ACTION, DENY_ACTION, REASON_ACTION, REASON_BLOCK
 from tests.conftest import SIGNING_SECRET, bot_settings, wait_for_worker
-from tests.fakeslack import Call, FakeSlack, Message, SlackSender
 from tests.helpers import all_text, eventually, output_text, run_command
 from tests.rig import TEST_IMAGE, TEST_LABEL, Containers, RedisServer
 from tests.stack import Stack, start_stack

@@ -17,10 +17,10 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
+from bot.fakeslack import Call, FakeSlack, SlackSender
+from bot.fakeslack.client import find_action
 from bot.jobs.queue import JobQueue, JobStatus
 from bot.slack.render import CANCEL_ACTION
-from tests.fakeslack import Call, FakeSlack, SlackSender
-from tests.fakeslack.client import find_action
 from tests.helpers import all_text, run_command
 from tests.rig import Containers, RedisServer
 

@@ -19,7 +19,7 @@ import docker
 import pytest
 
 from bot.cli_output.tabwriter import render_tabbed
-from tests.fakeslack import Call, FakeSlack, SlackSender
+from bot.fakeslack import Call, FakeSlack, SlackSender
 from tests.helpers import all_text, docker_cli, eventually, output_text, run_command
 from tests.rig import TEST_IMAGE, TEST_LABEL, Containers
 

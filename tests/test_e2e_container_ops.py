@@ -14,8 +14,8 @@ from typing import Any
 import docker
 import pytest
 
+from bot.fakeslack import Call, FakeSlack, SlackSender
 from bot.slack.render import CANCEL_ACTION
-from tests.fakeslack import Call, FakeSlack, SlackSender
 from tests.helpers import all_text, output_text, run_command
 from tests.rig import Containers
 

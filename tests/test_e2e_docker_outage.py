@@ -13,8 +13,8 @@ import docker
 import pytest
 import pytest_asyncio
 
+from bot.fakeslack import Call, FakeSlack, SlackSender
 from tests.conftest import SIGNING_SECRET, bot_settings, make_test_config, wait_for_worker
-from tests.fakeslack import Call, FakeSlack, SlackSender
 from tests.helpers import all_text, run_command
 from tests.rig import Containers, RedisServer
 from tests.stack import Stack, start_stack

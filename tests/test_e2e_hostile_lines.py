@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakeslack import FakeSlack, SlackSender
+from bot.fakeslack import FakeSlack, SlackSender
 from tests.helpers import ACK_DEADLINE, all_text
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from tests.fakeslack import Call, FakeSlack, SlackSender
+from bot.fakeslack import Call, FakeSlack, SlackSender
 from tests.helpers import all_text, docker_cli, output_text, run_command
 from tests.rig import TEST_IMAGE, TEST_LABEL, Containers, LocalRegistry, run_in_terminal, terminal_screen
 

@@ -20,11 +20,11 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
+from bot.fakeslack import Call, FakeSlack, SlackSender
 from bot.jobs.desk import SHOWN
 from bot.jobs.queue import JobQueue, JobStatus
 from bot.settings import Settings
 from tests.conftest import SIGNING_SECRET, bot_settings, make_test_config, wait_for_worker
-from tests.fakeslack import Call, FakeSlack, SlackSender
 from tests.helpers import all_text
 from tests.rig import Containers, RedisServer, free_port
 from tests.stack import Stack, start_stack

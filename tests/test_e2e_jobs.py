@@ -10,10 +10,10 @@ import docker
 import pytest
 import redis.asyncio as aioredis
 
+from bot.fakeslack import Call, FakeSlack, SlackSender
 from bot.jobs.queue import Job, JobQueue
 from bot.ops.audit import AuditLog
 from bot.slack.render import CANCEL_ACTION
-from tests.fakeslack import Call, FakeSlack, SlackSender
 from tests.helpers import all_text, answer_text, eventually, output_text, run_command
 from tests.rig import Containers, LocalRegistry, RedisServer
 

@@ -13,12 +13,12 @@ import pytest
 import pytest_asyncio
 
 from bot.config import Config, LimitsConfig
+from bot.fakeslack import FakeSlack, ResponsePost, SlackSender
 from bot.jobs.inbox import COMMAND_VERB
 from bot.jobs.queue import JobQueue, job_id_for
 from bot.jobs.queue.signing import Signer
 from bot.slack.render import SHARE_ACTION
 from tests.conftest import QUEUE_SECRET, SIGNING_SECRET, bot_settings, make_test_config, wait_for_worker
-from tests.fakeslack import FakeSlack, ResponsePost, SlackSender
 from tests.helpers import all_text, button, eventually, run_command
 from tests.rig import Containers, RedisServer
 from tests.stack import Stack, start_stack

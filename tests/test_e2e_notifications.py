@@ -12,12 +12,12 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 
 from bot.bootstrap.check import run_check
+from bot.fakeslack import FakeSlack, SlackSender
+from bot.fakeslack.records import Message
 from bot.jobs.watcher.reachability import HostWatch
 from bot.slack import render_notifications as rn
 from bot.slack.paced import PacedSlack
 from tests.conftest import SIGNING_SECRET, TEST_CONFIG, bot_settings, wait_for_worker
-from tests.fakeslack import FakeSlack, SlackSender
-from tests.fakeslack.records import Message
 from tests.helpers import eventually
 from tests.notify_rig import (
     ALERTS,

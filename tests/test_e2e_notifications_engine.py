@@ -13,8 +13,8 @@ import docker
 import pytest
 import pytest_asyncio
 
+from bot.fakeslack import FakeSlack
 from tests.conftest import TEST_CONFIG, bot_settings, wait_for_worker
-from tests.fakeslack import FakeSlack
 from tests.helpers import eventually
 from tests.notify_rig import (
     ALERTS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakeslack import FakeSlack, SlackSender
+from bot.fakeslack import FakeSlack, SlackSender
 from tests.helpers import all_text, docker_cli, first_code, output_text, run_command
 from tests.rig import TEST_LABEL, Containers
 

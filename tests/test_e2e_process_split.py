@@ -21,11 +21,11 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 
 from bot.core.types import ReplyTo, Requester
+from bot.fakeslack import FakeSlack, SlackSender
 from bot.jobs.queue import Cancellable, Job, JobQueue, job_id_for
 from bot.jobs.queue.signing import Signer
 from bot.ops.audit import STREAM as AUDIT_STREAM
 from tests.conftest import BOT_TOKEN, QUEUE_SECRET, SIGNING_SECRET, TEST_CONFIG, wait_for_worker
-from tests.fakeslack import FakeSlack, SlackSender
 from tests.helpers import output_text, run_command
 from tests.rig import Containers, RedisServer
 from tests.stack import Stack

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
+from bot.fakeslack import FakeSlack, SlackSender
 from bot.slack.render import SHARE_ACTION
-from tests.fakeslack import FakeSlack, SlackSender
 from tests.helpers import all_text, button, code_blocks, docker_cli, first_code, output_text, run_command
 from tests.rig import TEST_IMAGE, Containers, free_port
 

@@ -23,8 +23,8 @@ import pytest_asyncio
 from aiohttp import web
 
 from bot.config import TransferConfig
+from bot.fakeslack import Call, FakeSlack, SlackSender
 from tests.conftest import SIGNING_SECRET, bot_settings, make_test_config, wait_for_worker
-from tests.fakeslack import Call, FakeSlack, SlackSender
 from tests.helpers import all_text, run_command
 from tests.rig import TEST_IMAGE, TEST_LABEL, Containers, RedisServer, busybox_tarball
 from tests.stack import start_stack

@@ -9,8 +9,8 @@ import pytest
 import pytest_asyncio
 
 from bot.config import Config
+from bot.fakeslack import FakeSlack, SlackSender
 from tests.conftest import SIGNING_SECRET, bot_settings, wait_for_worker
-from tests.fakeslack import FakeSlack, SlackSender
 from tests.helpers import all_text, output_text, run_command
 from tests.rig import TEST_IMAGE, TEST_LABEL, RedisServer, SecondEngine
 from tests.stack import start_stack

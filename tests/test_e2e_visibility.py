@@ -16,7 +16,7 @@ from typing import Any
 import docker
 import pytest
 
-from tests.fakeslack import FakeSlack, SlackSender
+from bot.fakeslack import FakeSlack, SlackSender
 from tests.helpers import all_text, docker_cli, output_text, run_command
 from tests.rig import TEST_IMAGE, TEST_LABEL, Containers
 

@@ -17,6 +17,7 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 
 from bot.bootstrap.serve import build_front
+from bot.fakeslack import FakeSlack, SlackSender
 from bot.jobs.desk import SHOWN
 from bot.jobs.queue import JobQueue, JobStatus
 from bot.ops.audit import AuditLog
@@ -29,7 +30,6 @@ from tests.conftest import (
     make_test_config,
     wait_for_worker,
 )
-from tests.fakeslack import FakeSlack, SlackSender
 from tests.rig import Containers, RedisServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

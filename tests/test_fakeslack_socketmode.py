@@ -23,7 +23,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakeslack import APP_ID, DEFAULT_APP_TOKEN, FakeSlack
+from bot.fakeslack import APP_ID, DEFAULT_APP_TOKEN, FakeSlack
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ import pytest_asyncio
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakeslack import FakeSlack
+from bot.fakeslack import FakeSlack
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

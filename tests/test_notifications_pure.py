@@ -7,13 +7,13 @@ import pytest
 from bot.config import parse_config
 from bot.core.redact import Redactor
 from bot.errors import ConfigError
+from bot.fakeslack.blockkit import validate_blocks
 from bot.jobs.watcher.classify import Classifier, Event
 from bot.jobs.watcher.clicks import command_for_click
 from bot.jobs.watcher.coalesce import fold_lines, next_posts
 from bot.jobs.watcher.facts import Baseline, changes_since, explain_exit, log_excerpt
 from bot.policy import yaml_with_lines
 from bot.slack import render_notifications as rn
-from tests.fakeslack.blockkit import validate_blocks
 
 
 def _config(text: str) -> object:

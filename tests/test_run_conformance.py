@@ -30,7 +30,7 @@ from typing import Any
 import docker
 import pytest
 
-from tests.fakeslack import Call, FakeSlack, SlackSender
+from bot.fakeslack import Call, FakeSlack, SlackSender
 from tests.helpers import all_text, run_command
 from tests.rig import TEST_IMAGE, TEST_LABEL, LocalRegistry, free_port
 

@@ -6,7 +6,7 @@ import time
 
 from slack_sdk.signature import SignatureVerifier
 
-from tests.fakeslack import sign, signed_headers
+from bot.fakeslack import sign, signed_headers
 
 # Slack's "verifying requests" example (slack-platform.md §1.1 / §2.1)
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

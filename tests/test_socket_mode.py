@@ -17,9 +17,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import ConfigError
+from bot.fakeslack import FakeSlack, SocketSender
 from bot.ops.health import Status
 from bot.slack.socket_link import SDK_LOG, LinkOpener, SocketLink, check_app_token, open_link
-from tests.fakeslack import FakeSlack, SocketSender
 
 pytestmark = pytest.mark.integration
 

@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 
 from bot.core.types import Requester
+from bot.fakeslack import validate_blocks
+from bot.fakeslack.webapi import ApiError, _check_view
 from bot.jobs.approval_flow import changed
 from bot.jobs.approval_pass import ApprovalRequired, ApprovedRun, approved_run, require_approval_pass
 from bot.jobs.approval_preview import depends_on, names, published_ports, restart_policy
 from bot.jobs.approvals import Approval, Bound, Request, Seal, State, Vote
 from bot.policy import ApprovalRule, Decision, Who
 from bot.slack import render_approvals as words
-from tests.fakeslack import validate_blocks
-from tests.fakeslack.webapi import ApiError, _check_view
 
 REQUESTER = Requester("U_REQ", "C_GENERAL")
 PREVIEW = {

@@ -18,9 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.types import ReplyTo, Requester
+from bot.fakeslack import validate_blocks
 from bot.jobs.queue import Job, JobStatus
 from bot.slack import clip, render
-from tests.fakeslack import validate_blocks
 
 pytestmark = pytest.mark.unit
 

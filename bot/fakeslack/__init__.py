@@ -1,4 +1,4 @@
-"""A faithful local fake Slack for dockbell's tests (spec: slack-platform.md, last section).
+"""A faithful local fake Slack: the test rig's and the playground's, one implementation for both.
 
 * :class:`FakeSlack` serves the Web API (``/api/<method>``), response_urls (``/hooks/...``)
   and file uploads (``/upload/v1/<ticket>``) on 127.0.0.1, validating like Slack and recording
