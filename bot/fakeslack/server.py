@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 from aiohttp import BodyPartReader, web
 
 from .faults import HTML_ERROR_PAGE, Injection, TokenBucket
+from .feed import ChangeFeed
 from .hooks import HookRegistry
 from .records import APP_ID, Call, Channel, Ephemeral, Message, OpenView, ResponsePost, UploadedFile, User
 from .socketmode import LINK_PATH, SocketModeLink
@@ -177,6 +178,8 @@ class FakeSlack:
         self._injections: dict[str, deque[Injection]] = {}
         self._buckets: dict[str, TokenBucket] = {}
         self._changed = asyncio.Condition()
+        # every change, for readers that show the workspace live (the playground's page)
+        self.feed = ChangeFeed()
         self._runner: web.AppRunner | None = None
 
     # --- state views -------------------------------------------------------------------------
@@ -299,6 +302,7 @@ class FakeSlack:
         self.token_revoked = False
         self.app_token_revoked = False
         self.link.reset()
+        self.feed.touch()
 
     # --- response_url --------------------------------------------------------------------------
 
@@ -333,6 +337,7 @@ class FakeSlack:
         if hook is None:
             return [f"unknown response_url {response_url}"]
         result = self._hooks.apply(hook, body, self.clock())
+        self.feed.touch()
         if result.status == 200:
             return []
         return [str(result.body.get("error")), *result.body.get("errors", [])]
@@ -397,6 +402,7 @@ class FakeSlack:
             self.calls.append(item)
         else:
             self.response_posts.append(item)
+        self.feed.touch()
         async with self._changed:
             self._changed.notify_all()
 
