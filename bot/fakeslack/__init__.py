@@ -6,14 +6,17 @@
 * :class:`SocketModeLink` (``FakeSlack.link``) is Socket Mode: ``apps.connections.open`` hands
   out ``ws://`` URLs to its ``/link/`` WebSocket, where tests push envelopes, read acks, ask for a
   reconnect and cause outages.
-* :class:`SlackSender` plays the Slack client: signed slash commands and button clicks;
-  :class:`SocketSender` sends the same over the Socket Mode link.
+* :class:`SlackSender` plays the Slack client: signed slash commands, button clicks and Events
+  API deliveries (``mention``, ``dm``, ``edit``, ``delete``, ``bot_message``, ``own_message``,
+  ``redeliver_event``, ``url_verification``: bot/fakeslack/events.py), each answered with a
+  :class:`SentEvent`; :class:`SocketSender` sends the same over the Socket Mode link.
 * :func:`sign` / :func:`signed_headers` implement request signing; :func:`validate_blocks`
   implements Block Kit limits.
 """
 
 from .blockkit import validate_blocks
 from .client import AckResult, SlackSender, find_action
+from .events import SentEvent
 from .faults import Injection, TokenBucket
 from .hooks import MAX_AGE_SECONDS, MAX_USES, ResponseUrl
 from .records import (
@@ -59,6 +62,7 @@ __all__ = [
     "Message",
     "ResponsePost",
     "ResponseUrl",
+    "SentEvent",
     "SlackSender",
     "SocketAck",
     "SocketModeLink",

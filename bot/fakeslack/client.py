@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from .events import JSON_CONTENT_TYPE, EventSender, event_body
 from .records import APP_ID, BOT_ID, Ephemeral, Message, ResponsePost
 from .server import FakeSlack
 from .signing import FORM_CONTENT_TYPE, signed_headers
@@ -86,8 +87,11 @@ def _action_from(element: dict[str, Any], block_id: str, action_ts: str) -> dict
     return action
 
 
-class SlackSender:
-    """Sends what Slack would send to the bot's request URL, signed with the test secret."""
+class SlackSender(EventSender):
+    """Sends what Slack would send to the bot's request URL, signed with the test secret.
+
+    Slash commands and clicks here; messages (mentions, DMs, edits...) from :class:`EventSender`.
+    """
 
     def __init__(self, fake: FakeSlack, bot_url: str, signing_secret: str, team_id: str = "T_TEST") -> None:
         self.fake = fake
@@ -281,6 +285,19 @@ class SlackSender:
             text = await response.text()
             elapsed = time.perf_counter() - started
             return AckResult(response.status, text, _parse_ack(text, response.content_type), elapsed, response_url)
+
+    async def _post_event(self, body: dict[str, Any], retry_num: int = 0, retry_reason: str = "") -> AckResult:
+        """An Events API request: JSON, signed like the rest; a retry carries X-Slack-Retry-*."""
+        raw = event_body(body)
+        headers = {**signed_headers(self.signing_secret, raw), "Content-Type": JSON_CONTENT_TYPE}
+        if retry_num:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = retry_reason
+        started = time.perf_counter()
+        async with self._client().post(self.bot_url, data=raw.encode(), headers=headers) as response:
+            text = await response.text()
+            elapsed = time.perf_counter() - started
+            return AckResult(response.status, text, _parse_ack(text, response.content_type), elapsed, None)
 
     def _channel_name(self, channel_id: str) -> str:
         if channel_id.startswith("D"):

@@ -1,4 +1,4 @@
-"""SocketSender: SlackSender's slash commands and clicks, delivered over the Socket Mode link.
+"""SocketSender: SlackSender's slash commands, clicks and events, delivered over the Socket Mode link.
 
 The bodies are the same ones SlackSender signs and POSTs (a slash command's form fields, a
 click's ``payload=`` JSON); here they travel as ``slash_commands`` / ``interactive`` envelopes
@@ -44,3 +44,13 @@ class SocketSender(SlackSender):
             return AckResult(0, f"no ack within {self.ack_wait:g}s", None, self.ack_wait, response_url)
         text = json.dumps(ack.payload) if ack.payload is not None else ""
         return AckResult(200, text, ack.payload, ack.elapsed, response_url)
+
+    async def _post_event(self, body: dict[str, Any], retry_num: int = 0, retry_reason: str = "") -> AckResult:
+        """An ``events_api`` envelope with the event_callback as its payload (retries as retry_attempt)."""
+        envelope = await self.fake.link.push("events_api", body, retry_attempt=retry_num, retry_reason=retry_reason)
+        try:
+            ack = await self.fake.link.wait_for_ack(envelope.envelope_id, timeout=self.ack_wait)
+        except AssertionError:
+            return AckResult(0, f"no ack within {self.ack_wait:g}s", None, self.ack_wait, None)
+        text = json.dumps(ack.payload) if ack.payload is not None else ""
+        return AckResult(200, text, ack.payload, ack.elapsed, None)
