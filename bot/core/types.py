@@ -33,6 +33,40 @@ class ReplyTo:
     response_url: str = ""
 
 
+THREAD_ROUTE = "thread:"
+
+
+@dataclass(frozen=True)
+class ThreadRoute:
+    """Where the answer to a message (a mention, a DM) goes: a message has no response_url.
+
+    It travels in the pipeline's ``response_url`` slot as ``thread:<channel>/<thread_ts>/<ts>``,
+    so that every path that answers through a response_url (the runner, the job desk, approvals,
+    serve's own refusals) answers a message too, in one place (``SlackOut.respond``), and so
+    that the key every retried delivery must map to the same job (``job_id_for``) is the
+    message's own identity.  ``thread_ts`` is the thread answers go to ("" for the top of a
+    DM); ``message_ts`` is the message that asked.
+    """
+
+    channel_id: str
+    thread_ts: str
+    message_ts: str
+
+    @property
+    def url(self) -> str:
+        return f"{THREAD_ROUTE}{self.channel_id}/{self.thread_ts}/{self.message_ts}"
+
+    @classmethod
+    def parse(cls, response_url: str) -> ThreadRoute | None:
+        """The route a ``thread:`` pseudo-URL spells; None for a real response_url."""
+        if not response_url.startswith(THREAD_ROUTE):
+            return None
+        parts = response_url.removeprefix(THREAD_ROUTE).split("/")
+        if len(parts) != 3 or not parts[0] or not parts[2]:
+            return None
+        return cls(*parts)
+
+
 @dataclass
 class Invocation:
     """One parsed `/docker ...` command line."""

@@ -10,25 +10,37 @@ Entries are jobs of verb ``command`` whose args say what to do: ``{"kind": "comm
 "text": ...}`` or ``{"kind": "click", "action": ..., "value": ...}``.  Their id comes from
 the request's ``response_url``, unique per invocation, so Slack's retried delivery of the
 same request finds the first entry instead of running twice.
+
+A message (a mention, a DM) has no response_url: its ThreadRoute (bot/core/types.py) stands in
+for one, and a command typed in a thread dockbell owns carries the thread's subject
+(``"subject"``: its host and container, bot/jobs/threads.py), which the worker fills in when the
+command names no container.  Slack retries an event it thinks was not taken; serve takes each
+message once (``dockbell:message:<channel>:<ts>``, SET NX).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+
+from redis.exceptions import RedisError
 
 from bot.config import Config
 from bot.core import dispatch
-from bot.core.types import ReplyTo, Requester
+from bot.core.types import ReplyTo, Requester, ThreadRoute
 from bot.errors import ServiceUnavailable, UnknownHost, UserError
 from bot.jobs.queue import Job, JobQueue, host_is_live, job_id_for
+from bot.jobs.threads import ThreadMap, ThreadSubject
 
 log = logging.getLogger(__name__)
 
 COMMAND_VERB = "command"
 COMMAND_TIMEOUT = 120.0
+TAKEN_PREFIX = "dockbell:message:"
+TAKEN_TTL = 3600  # seconds: Slack's last retry comes about 5 minutes after the first delivery
 
 # Sends a short text answer (an error serve can give without Docker) to a response_url.
 Answer = Callable[[str, str], Awaitable[None]]
@@ -44,6 +56,7 @@ class Entry:
     value: str = ""
     trigger_id: str = ""  # a click's: lets the worker open a modal (Slack: within 3 s of the click)
     reason: str = ""  # a modal's submission: what was typed (the Deny form's reason)
+    subject: ThreadSubject | None = None  # a mention in a dockbell thread: the thread's container
 
 
 def entry_of(job: Job) -> Entry:
@@ -55,7 +68,18 @@ def entry_of(job: Job) -> Entry:
         value=str(args.get("value", "")),
         trigger_id=str(args.get("trigger_id", "")),
         reason=str(args.get("reason", "")),
+        subject=_subject_of(str(args.get("subject", ""))),
     )
+
+
+def _subject_of(raw: str) -> ThreadSubject | None:
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+        return ThreadSubject(str(data["host"]), str(data["container"]), str(data["name"]), str(data["kind"]))
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 # A host seen live is trusted for this long before its heartbeats are read again: a
@@ -96,6 +120,38 @@ class Inbox:
             await self.forward(host, requester, response_url, {"kind": "command", "text": text})
         except UserError as err:
             await self.answer(response_url, err.message)
+
+    async def message(self, requester: Requester, text: str, route: ThreadRoute, typed_in: str = "") -> bool:
+        """A command given in a message (a mention, a DM); False when this message was taken already.
+
+        ``route``: where its answers go; ``typed_in``: the thread it was typed in ("" at top
+        level), whose subject, if dockbell owns it, the worker fills in for a command that names
+        no container.  The subject is read from Redis only: serve never asks Docker anything.
+        """
+        try:
+            if not await self._take(route):
+                return False
+            subject = await ThreadMap(self.queue.redis).lookup(route.channel_id, typed_in) if typed_in else None
+            what = {"kind": "command", "text": text}
+            if subject is not None and not dispatch.route_host(text):
+                what["subject"] = json.dumps(asdict(subject))
+                host = subject.host
+            else:
+                host = self.host_for(requester, text)
+            if self.config.host_named(host) is None:
+                raise UnknownHost("This thread belongs to a host dockbell no longer knows.")
+            await self.forward(host, requester, route.url, what)
+        except UserError as err:
+            await self.answer(route.url, err.message)
+        except RedisError as err:
+            log.warning("a message from %s could not be taken (Redis: %s)", requester.user_id, err)
+            await self.answer(route.url, "dockbell cannot reach Redis right now, so nothing ran. Try again.")
+        return True
+
+    async def _take(self, route: ThreadRoute) -> bool:
+        """Claim the message once: Slack's retries of its event (or a second event for it) find it taken."""
+        key = f"{TAKEN_PREFIX}{route.channel_id}:{route.message_ts}"
+        return bool(await self.queue.redis.set(key, "1", nx=True, ex=TAKEN_TTL))
 
     async def host_of_click(self, value: str) -> str:
         """A button's value names its host ("HOST/..."), or is a job id whose record does."""
@@ -149,6 +205,7 @@ class Inbox:
             verb=COMMAND_VERB,
             requester=requester,
             # A modal's submission has no response_url ("view:..." stands in for one): none to answer to.
+            # A message's ThreadRoute ("thread:...") is kept: the answers go into its thread.
             reply_to=ReplyTo(requester.channel_id, "", "" if response_url.startswith("view:") else response_url),
             args=what,
             idempotent=False,

@@ -20,7 +20,7 @@ from bot.config import Config
 from bot.core import dispatch, helptext
 from bot.core.registry import Registry
 from bot.core.shares import NotYours, SharedAnswer, ShareStore, TooLargeToShare
-from bot.core.types import Output, Requester
+from bot.core.types import Output, Requester, ThreadRoute
 from bot.engine.gateway import DockerGateway
 from bot.engine.hosts import DockerHosts
 from bot.errors import HelpRequested, SlackRefused, UserError
@@ -30,6 +30,8 @@ from bot.jobs.context import HandlerContext
 from bot.jobs.desk import JobDesk
 from bot.jobs.gate import Access, Denied, Gate
 from bot.jobs.inbox import Inbox
+from bot.jobs.thread_target import with_subject
+from bot.jobs.threads import ThreadSubject
 from bot.jobs.watcher.clicks import ACTIONS as NOTIFICATION_ACTIONS
 from bot.jobs.watcher.clicks import command_for_click
 from bot.ops.audit import AuditLog, AuditRecord
@@ -97,9 +99,22 @@ class CommandRunner:
         self.evaluation = EvaluationPool(services.config.limits.evaluation_processes)
 
     async def handle_command(
-        self, requester: Requester, text: str, response_url: str, *, keep_original: bool = False
+        self,
+        requester: Requester,
+        text: str,
+        response_url: str,
+        *,
+        keep_original: bool = False,
+        subject: ThreadSubject | None = None,
     ) -> None:
+        """Run ``text`` for ``requester`` and answer through ``response_url`` (or a ThreadRoute's url).
+
+        ``subject``: the container of the dockbell thread a mention was typed in; a command that
+        names none gets it filled in (bot/jobs/thread_target.py) before anything reads the line.
+        """
         started = time.monotonic()
+        if subject is not None:
+            text = with_subject(text, subject, self.s.registry, self.s.config.host_for_channel(requester.channel_id))
         line = dispatch.read(text)  # split once: the echo, the audit and the parse all use it
         shown = line.shown
         outcome = _Outcome()
@@ -177,7 +192,7 @@ class CommandRunner:
                 output = await self.s.approvals.run(inv, ctx, line)
             else:
                 output = await inv.command.handler(inv, ctx)
-            return await self._answer(requester, shown, output)
+            return await self._answer(requester, shown, output, ThreadRoute.parse(response_url))
         except HelpRequested as h:
             outcome.label = "help"
             body = h.text
@@ -222,36 +237,49 @@ class CommandRunner:
             self.s.metrics.slack_errors.labels(method="response_url").inc()
             log.exception("could not deliver a reply to Slack")
 
-    async def _answer(self, requester: Requester, shown: str, output: Output) -> render.Message | None:
+    async def _answer(
+        self, requester: Requester, shown: str, output: Output, thread: ThreadRoute | None = None
+    ) -> render.Message | None:
+        """The answer to a command; ``thread``: it answers a message (a mention, a DM), in its thread.
+
+        A message's answer is already where everyone in the conversation sees it: it has no
+        Share button, and a long output goes up as a file in that thread, not to a DM.
+        """
         if output.silent:
             return None
         if not output.monospace:
             return render.notice(render.escape(output.text))
         cfg = self.s.config.output
         as_file = not render.fits_inline(output.text, cfg.max_inline_chars)
-        answer = SharedAnswer(
-            requester.user_id, requester.channel_id, shown, output.text, output.filename, as_file, tuple(output.errors)
-        )
-        share_id, notes = await self._keep_for_sharing(answer)
+        if thread is None:
+            errors = tuple(output.errors)
+            answer = SharedAnswer(
+                requester.user_id, requester.channel_id, shown, output.text, output.filename, as_file, errors
+            )
+            share_id, notes = await self._keep_for_sharing(answer)
+        else:
+            share_id, notes = None, ()
         reply = render.Reply(shown, output.text, tuple(output.errors), share_id, notes)
         if not as_file:
             return render.inline_reply(reply)
         try:
-            dm = await self.s.slack.open_dm(requester.user_id)
+            if thread is None:
+                channel, thread_ts, where = await self.s.slack.open_dm(requester.user_id), None, "your DM with dockbell"
+            else:
+                channel, thread_ts, where = thread.channel_id, thread.thread_ts or None, "in this thread"
             await self.s.slack.upload(
-                channel=dm,
+                channel=channel,
                 filename=output.filename,
                 content=output.text,
                 initial_comment=render.file_comment(shown),
+                thread_ts=thread_ts,
             )
         except SlackRefused as err:
             self.s.metrics.slack_errors.labels(method="files.upload").inc()
             raise UserError(
                 f"The output is too long for a message and Slack refused the file upload ({err.code})."
             ) from None
-        return render.file_reply(
-            reply, filename=output.filename, where="your DM with dockbell", preview_lines=cfg.preview_lines
-        )
+        return render.file_reply(reply, filename=output.filename, where=where, preview_lines=cfg.preview_lines)
 
     async def _keep_for_sharing(self, answer: SharedAnswer) -> tuple[str | None, tuple[str, ...]]:
         """The Share button's id, or None and a note saying why there is none."""

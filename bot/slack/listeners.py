@@ -20,8 +20,9 @@ from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.types import Requester
+from bot.core.types import Requester, ThreadRoute
 from bot.ops.metrics import Metrics
+from bot.slack.messages import addressed
 from bot.slack.render import CANCEL_ACTION, SHARE_ACTION
 from bot.slack.render_approvals import APPROVE_ACTION, DENY_ACTION, DENY_VIEW, reason_from
 from bot.slack.render_notifications import ACTIONS as NOTIFICATION_ACTIONS
@@ -67,6 +68,8 @@ class Inbox(Protocol):
     ) -> None: ...
 
     async def submission(self, requester: Requester, callback: str, value: str, reason: str, key: str) -> None: ...
+
+    async def message(self, requester: Requester, text: str, route: ThreadRoute, typed_in: str = "") -> bool: ...
 
 
 def build_bolt_app(
@@ -120,6 +123,25 @@ def build_bolt_app(
         form = inbox.submission(clicker(body), DENY_VIEW, str(view.get("private_metadata", "")), reason_from(view), key)
         handoff.start(form, "enqueue form")
 
+    async def on_message_event(
+        ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        # Ack first, whatever the event: Slack retries an event whose ack is late or not 2xx.
+        await ack()
+        bot_user = context.bot_user_id or _authorized_user(body)
+        found = addressed(event, bot_user, str(body.get("team_id") or ""))
+        if found is None:
+            metrics.received.labels(kind="ignored message").inc()
+            return
+        metrics.received.labels(kind="dm" if found.direct else "mention").inc()
+        work = inbox.message(found.requester, found.text, found.route, found.typed_in)
+        handoff.start(_discard(work), "enqueue message")
+
+    # A mention in a channel; a DM ("message.im").  Edits, deletions, bots' and dockbell's own
+    # messages arrive as message events too, and are acked and dropped (bot/slack/messages.py).
+    app.event("app_mention")(on_message_event)
+    app.event("message")(on_message_event)
+
     @app.action(re.compile(".*"))
     async def on_other_action(ack: AsyncAck, action: dict[str, Any]) -> None:
         await ack()
@@ -131,6 +153,18 @@ def build_bolt_app(
         log.exception("a Slack listener failed (request type %s)", body.get("type"), exc_info=error)
 
     return app
+
+
+async def _discard(work: Coroutine[Any, Any, bool]) -> None:
+    await work
+
+
+def _authorized_user(body: dict[str, Any]) -> str:
+    """dockbell's own user ID, as the event's ``authorizations`` name it (when Bolt's context has none)."""
+    for auth in body.get("authorizations") or []:
+        if isinstance(auth, dict) and auth.get("is_bot"):
+            return str(auth.get("user_id") or "")
+    return ""
 
 
 def clicker(body: dict[str, Any]) -> Requester:

@@ -27,6 +27,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.core.types import ThreadRoute
 from bot.errors import ServiceUnavailable, SlackRefused
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,11 @@ class SlackOut:
             await session.close()
 
     async def respond(self, response_url: str, message: dict[str, Any]) -> None:
+        """Answer through ``response_url``; a message's answer (a ``thread:`` route) goes into its thread."""
+        route = ThreadRoute.parse(response_url)
+        if route is not None:
+            await self._answer_in_thread(route, message)
+            return
         # respond() in Bolt never raises on failure, so the status is checked here.
         session = self._response_session()
         webhook = AsyncWebhookClient(
@@ -82,6 +88,18 @@ class SlackOut:
         response = await webhook.send_dict(message)
         if response.status_code != 200:
             raise SlackDeliveryError(f"Slack refused the reply ({response.status_code}: {response.body[:200]})")
+
+    async def _answer_in_thread(self, route: ThreadRoute, message: dict[str, Any]) -> None:
+        """A response_url answer, as a post in the thread of the message that asked.
+
+        A message's answers are messages of their own, visible to everyone in the thread (a DM
+        is private anyway): there is no ephemeral answer to a mention, and no earlier answer to
+        replace or delete, so those keys mean "post" and "nothing to do".
+        """
+        if message.get("delete_original"):
+            return
+        body = {k: v for k, v in message.items() if k not in ("response_type", "replace_original")}
+        await self.post_message(route.channel_id, body, thread_ts=route.thread_ts or None)
 
     async def open_dm(self, user_id: str) -> str:
         with refusals():
