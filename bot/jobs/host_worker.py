@@ -141,7 +141,7 @@ class HostWorker:
                 job.requester, entry.action, entry.value, url, trigger_id=entry.trigger_id, reason=entry.reason
             )
         else:
-            await self.runner.handle_command(job.requester, entry.text, url)
+            await self.runner.handle_command(job.requester, entry.text, url, subject=entry.subject)
         return "answered"
 
     async def _refresh_info(self) -> None:
