@@ -95,6 +95,19 @@ class RunConfig:
     inline_lines: int = 30
 
 
+@dataclass(frozen=True)
+class StreamsConfig:
+    """Live output in threads (``logs -f``, ``attach``, ``stats``, ``events``): docs/streams.md."""
+
+    default_seconds: int = 600  # a stream with no --duration ends after this long
+    max_seconds: int = 3600  # the longest --duration anyone may ask for
+    per_user: int = 2  # live streams at once, per person (all hosts)
+    per_channel: int = 4  # per channel (all hosts)
+    per_host: int = 8  # per Docker host
+    batch_seconds: float = 1.5  # lines are posted in batches this far apart
+    buffer_bytes: int = 256 * 1024  # pending lines held per stream; past that they are counted as skipped
+
+
 DEFAULT_HOST = "local"  # the host's name when the config names none
 _HOST_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _ENGINE_URL = re.compile(r"^(unix|tcp|ssh|npipe)://\S+$")
@@ -115,6 +128,7 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     transfer: TransferConfig = field(default_factory=TransferConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    streams: StreamsConfig = field(default_factory=StreamsConfig)
     # Deny by default: with no permissions section nobody may run anything.
     policy: Policy = field(default_factory=Policy.empty)
     host: str = DEFAULT_HOST  # the default host
@@ -155,6 +169,7 @@ def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] |
         "limits",
         "transfer",
         "run",
+        "streams",
         "permissions",
         "hosts",
         "default_host",
@@ -188,6 +203,7 @@ def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] |
     limits = _limits(data.get("limits") or {}, source)
     transfer = _transfer(data.get("transfer") or {}, source)
     run = _run(data.get("run") or {}, source)
+    streams = _streams(data.get("streams") or {}, source)
     policy = (
         load_policy(data["permissions"], source, lines=lines, prefix=("permissions",))
         if data.get("permissions") is not None
@@ -205,6 +221,7 @@ def parse_config(data: object, source: str = "<string>", lines: dict[Any, int] |
         limits=limits,
         transfer=transfer,
         run=run,
+        streams=streams,
         policy=policy,
         host=default,
         hosts=hosts,
@@ -309,6 +326,39 @@ def _run(section: object, source: str) -> RunConfig:
     if seconds > 3600:
         raise ConfigError(f"{source}: run.attach_timeout: at most 1h (a job holds a worker slot while it watches)")
     return RunConfig(attach_seconds=seconds)
+
+
+def _streams(section: object, source: str) -> StreamsConfig:
+    if not isinstance(section, dict):
+        raise ConfigError(f"{source}: streams must be a mapping")
+    keys = {"default_duration", "max_duration", "per_user", "per_channel", "per_host", "batch_every", "buffer_size"}
+    _check_keys(section, keys, f"{source}: streams")
+    d = StreamsConfig()
+    default = parse_duration(section.get("default_duration", d.default_seconds), "streams.default_duration")
+    longest = parse_duration(section.get("max_duration", d.max_seconds), "streams.max_duration")
+    if longest > 86400:
+        raise ConfigError(f"{source}: streams.max_duration: at most 24h")
+    if default > longest:
+        raise ConfigError(f"{source}: streams.default_duration must not exceed streams.max_duration")
+    batch = section.get("batch_every", d.batch_seconds)
+    if isinstance(batch, str) and batch.endswith("s"):
+        batch = batch[:-1]
+    try:
+        batch = float(batch)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: streams.batch_every: expected seconds such as 1.5s, got {batch!r}") from None
+    if not 1.0 <= batch <= 30.0:
+        # Slack allows about one edit a second per message: faster batches would only meet 429s.
+        raise ConfigError(f"{source}: streams.batch_every: between 1s and 30s, got {batch}")
+    return StreamsConfig(
+        default_seconds=default,
+        max_seconds=longest,
+        per_user=_positive_int(section.get("per_user", d.per_user), "streams.per_user", 100),
+        per_channel=_positive_int(section.get("per_channel", d.per_channel), "streams.per_channel", 100),
+        per_host=_positive_int(section.get("per_host", d.per_host), "streams.per_host", 1000),
+        batch_seconds=batch,
+        buffer_bytes=parse_size(section.get("buffer_size", d.buffer_bytes), "streams.buffer_size"),
+    )
 
 
 def load_config(path: str) -> Config:

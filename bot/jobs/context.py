@@ -15,6 +15,7 @@ from bot.engine.hosts import DockerHosts
 from bot.jobs.approval_flow import ApprovalFlow
 from bot.jobs.desk import JobDesk
 from bot.jobs.gate import Access
+from bot.jobs.streams.desk import StreamDesk
 from bot.ops.audit import AuditLog
 from bot.policy import Target
 
@@ -59,5 +60,9 @@ class HandlerContext(Protocol):
     @property
     def approvals(self) -> ApprovalFlow | None:
         """Approval requests (`/docker approvals`); None where approvals are not set up."""
+
+    @property
+    def streams(self) -> StreamDesk | None:
+        """This worker's live streams (logs -f, attach, stats, events); None where they are not offered."""
 
     def now(self) -> float: ...

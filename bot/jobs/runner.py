@@ -30,6 +30,8 @@ from bot.jobs.context import HandlerContext
 from bot.jobs.desk import JobDesk
 from bot.jobs.gate import Access, Denied, Gate
 from bot.jobs.inbox import Inbox
+from bot.jobs.streams.clicks import STREAM_ACTIONS, stream_command_for_click
+from bot.jobs.streams.desk import StreamDesk
 from bot.jobs.thread_target import with_subject
 from bot.jobs.threads import ThreadSubject
 from bot.jobs.watcher.clicks import ACTIONS as NOTIFICATION_ACTIONS
@@ -57,6 +59,7 @@ class Services:
     inbox: Inbox
     clock: Callable[[], float] = time.time
     approvals: ApprovalFlow | None = None  # None: commands that need approval are refused
+    streams: StreamDesk | None = None  # None: live streams (logs -f, attach...) are not offered
 
 
 @dataclass
@@ -88,6 +91,7 @@ class CommandContext:
     job_ids: list[str]
     clock: Callable[[], float]
     approvals: ApprovalFlow | None = None
+    streams: StreamDesk | None = None
 
     def now(self) -> float:
         return self.clock()
@@ -185,6 +189,7 @@ class CommandRunner:
                 job_ids=outcome.job_ids,
                 clock=self.s.clock,
                 approvals=self.s.approvals,
+                streams=self.s.streams,
             )
             # Every handler is reached through the approval hook: a command an approvals rule
             # covers becomes a request instead (bot/jobs/approval_flow.py).
@@ -315,6 +320,9 @@ class CommandRunner:
                 trigger_id=trigger_id,
                 reason=reason,
             )
+        elif action in STREAM_ACTIONS and (text := stream_command_for_click(action, value)) is not None:
+            # Stop and the log file of a live stream: the same gate and audit as typing it.
+            await self.handle_command(clicker, text, response_url, keep_original=True)
         elif action in NOTIFICATION_ACTIONS and (text := command_for_click(action, value)) is not None:
             # A crash notification's button: run as typed by the clicker (gate, approvals, audit, job).
             await self.handle_command(clicker, text, response_url, keep_original=True)

@@ -26,11 +26,12 @@ from bot.slack.messages import addressed
 from bot.slack.render import CANCEL_ACTION, SHARE_ACTION
 from bot.slack.render_approvals import APPROVE_ACTION, DENY_ACTION, DENY_VIEW, reason_from
 from bot.slack.render_notifications import ACTIONS as NOTIFICATION_ACTIONS
+from bot.slack.render_streams import ACTIONS as STREAM_ACTIONS
 
 log = logging.getLogger(__name__)
 
 # The buttons whose clicks go to a worker; any other action_id is acked and logged.
-WORKER_ACTIONS = (CANCEL_ACTION, SHARE_ACTION, APPROVE_ACTION, DENY_ACTION, *NOTIFICATION_ACTIONS)
+WORKER_ACTIONS = (CANCEL_ACTION, SHARE_ACTION, APPROVE_ACTION, DENY_ACTION, *NOTIFICATION_ACTIONS, *STREAM_ACTIONS)
 
 
 class Handoff:
