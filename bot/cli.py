@@ -1,4 +1,4 @@
-"""`dockbell serve`, `dockbell worker` and `dockbell check`.
+"""`dockbell serve`, `dockbell worker`, `dockbell check` and `dockbell playground`.
 
 Each subcommand imports only what its process needs, inside its function: serve must
 never load docker-py (it faces the internet and holds no Docker socket).
@@ -32,11 +32,18 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--port", type=int, default=None, help="serve /livez, /healthz and /metrics on this port")
     worker.add_argument("--bind", default="0.0.0.0", help="address for --port (default 0.0.0.0)")
     sub.add_parser("check", help="validate the config and reach Slack, Redis and Docker; exit 0 when all are good")
+    playground = sub.add_parser("playground", help="try dockbell in your browser: a local page that plays Slack")
+    playground.add_argument("--port", type=int, default=8800, help="the page's port on 127.0.0.1 (default 8800)")
+    playground.add_argument("--policy", default=None, help="its dockbell config (default: the playground policy)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.cmd == "playground":
+        from bot.playground.main import playground_main
+
+        return playground_main(args.port, args.policy)
     try:
         settings = Settings.from_env()
     except ConfigError as err:
