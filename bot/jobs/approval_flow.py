@@ -48,6 +48,7 @@ from bot.jobs.approvals import (
 )
 from bot.jobs.gate import NAMED_TARGETS, GroupDirectory
 from bot.jobs.queue import Job, JobQueue
+from bot.jobs.threads import ThreadMap, ThreadSubject
 from bot.ops.audit import AuditLog, AuditRecord
 from bot.policy import ApprovalRule, Decision
 from bot.slack import render_approvals as words
@@ -215,6 +216,11 @@ class ApprovalFlow:
                 f"the request ({err.code}). Invite dockbell to this channel, or type the command where it is."
             ) from None
         await self.store.store(request, channel=requester.channel_id, ts=ts)
+        containers = [t for t in ctx.targets if t.kind == "container" and t.id]
+        if len(containers) == 1 and len(ctx.targets) == 1:  # its thread is about that container
+            target = containers[0]
+            subject = ThreadSubject(host, target.id, target.name, "approval")
+            await ThreadMap(self.store.redis).remember(requester.channel_id, ts, subject)
         approval = Approval(request, "", State.PENDING, channel=requester.channel_id, ts=ts)
         await self._record(approval, requester.user_id, f"approval {approval_id} requested")
         ctx.access.decisions.append(

@@ -34,11 +34,13 @@ from typing import TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from bot.core.types import ThreadRoute
 from bot.errors import ServiceUnavailable, SlackRefused
 from bot.jobs import approval_pass
 from bot.jobs.inbox import COMMAND_VERB
 from bot.jobs.queue import Job, JobNotFound, JobQueue, JobStatus, Leases, QueueUnavailable, host_is_live
 from bot.jobs.queue import keys as qkeys
+from bot.jobs.threads import ThreadMap, ThreadSubject
 from bot.jobs.verbs import cancellable_while_running
 from bot.ops.audit import AuditLog, AuditRecord
 from bot.slack import render
@@ -121,7 +123,7 @@ class JobDesk:
                 run.job_ids.append(existing.id)
             return existing, False
         job = dataclasses.replace(job, cancellable_running=cancellable_while_running(job.verb))
-        ts = await self._post_status(job, thread_ts=run.thread_ts if run is not None else "")
+        ts = await self._post_status(job, thread_ts=_thread_for(job, run))
         job = dataclasses.replace(job, reply_to=dataclasses.replace(job.reply_to, thread_ts=ts))
         stored, created = await self.queue.enqueue(job)
         if not created and ts:
@@ -129,9 +131,16 @@ class JobDesk:
                 await self.slack.delete_message(job.reply_to.channel_id, ts)
         if created:
             self.follow(stored)
+            await self._remember_subject(stored, ts)
         if run is not None:
             run.job_ids.append(stored.id)
         return stored, created
+
+    async def _remember_subject(self, job: Job, ts: str) -> None:
+        """A status message about one container starts a thread about it: a mention there may leave it out."""
+        if ts and _target_kind(job) == "container" and _looks_like_id(job.target):
+            subject = ThreadSubject(job.host, job.target, str(job.args.get("target_name", job.target)), "job")
+            await ThreadMap(self.redis).remember(job.reply_to.channel_id, ts, subject)
 
     async def _post_status(self, job: Job, thread_ts: str = "") -> str:
         message = render.job_message(job, position=0)
@@ -418,6 +427,18 @@ class _Backoff:
 
     def reset(self) -> None:
         self.delay = 0.1
+
+
+def _thread_for(job: Job, run: approval_pass.ApprovedRun | None) -> str:
+    """Where the status message goes: an approved run's request thread, a mention's thread, else the channel."""
+    if run is not None:
+        return run.thread_ts
+    route = ThreadRoute.parse(job.reply_to.response_url)
+    return route.thread_ts if route is not None else ""
+
+
+def _looks_like_id(ref: str) -> bool:
+    return len(ref) >= 12 and all(c in "0123456789abcdef" for c in ref)
 
 
 def _finish_rule(job: Job) -> str:

@@ -37,6 +37,7 @@ from bot.core.redact import Redactor
 from bot.engine.events import inspect_or_none, log_tail, snapshot, stream_events
 from bot.engine.gateway import DockerGateway
 from bot.jobs.crash_checks import engine_time
+from bot.jobs.threads import ThreadMap, ThreadSubject
 from bot.jobs.watcher import keys
 from bot.jobs.watcher.classify import Classifier, Event, Finding
 from bot.jobs.watcher.cursor import Cursor, Position
@@ -696,6 +697,9 @@ class _Sink:
             inc.ts, inc.in_burst = ts, summary
             with contextlib.suppress(Exception):  # Redis away: the message stands; a restart may post it again
                 await self.w.book.save(inc)
+            if not summary:  # a notification about one container: a mention in its thread may leave it out
+                subject = ThreadSubject(self.w.host, inc.cid, inc.name, "notification")
+                await ThreadMap(self.w.redis).remember(inc.channel, ts, subject)
 
     async def held(self) -> bool:
         down = self.w._down
