@@ -22,7 +22,9 @@ from bot.policy.verbs import VERBS
 @command("whoami", usage="docker whoami", summary="Show your Slack ID and your dockbell roles", max_args=0)
 async def whoami(inv: Invocation, ctx: HandlerContext) -> Output:
     subject = ctx.access.subject
-    lines = [f"Slack user:  {subject.user_id}", f"Channel:     {subject.channel_id}"]
+    direct = subject.channel_id.startswith("D")  # Slack's IDs of direct messages
+    where = f"{subject.channel_id} (a direct message with dockbell)" if direct else subject.channel_id
+    lines = [f"Slack user:  {subject.user_id}", f"Channel:     {where}"]
     if subject.usergroups:
         lines.append("User groups: " + ", ".join(sorted(subject.usergroups)))
     bindings = roles_of(ctx.access.policy, subject)
@@ -35,6 +37,8 @@ async def whoami(inv: Invocation, ctx: HandlerContext) -> Output:
             lines.append(f"  {rb.role:<12} via {rb.via}: {what}{scope}")
     else:
         lines.append(f"Roles:       none (ask {ctx.access.policy.ask} for one, with your Slack user ID above)")
+    if direct:
+        lines.append("Roles bound to channels do not apply in a direct message: use those in their channels.")
     return Output("\n".join(lines), filename="whoami.txt")
 
 
