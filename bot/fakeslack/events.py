@@ -108,10 +108,21 @@ class EventSender:
     # --- what people type ----------------------------------------------------------------------
 
     async def mention(
-        self, command: str, *, user_id: str = "U_ALICE", channel_id: str = "C_GENERAL", thread_ts: str | None = None
+        self,
+        command: str,
+        *,
+        user_id: str = "U_ALICE",
+        channel_id: str = "C_GENERAL",
+        thread_ts: str | None = None,
+        whole_text: str | None = None,
     ) -> SentEvent:
-        """``@dockbell <command>`` in a channel: an ``app_mention`` event (Slack sends one per mention)."""
-        return await self._typed("app_mention", f"<@{BOT_USER_ID}> {command}", user_id, channel_id, thread_ts)
+        """``@dockbell <command>`` in a channel: an ``app_mention`` event.
+
+        ``whole_text``: the message's exact text instead (Slack sends ``app_mention`` for a message
+        that mentions the app anywhere, e.g. ``ask <@U_BOT> later``).
+        """
+        text = whole_text if whole_text is not None else f"<@{BOT_USER_ID}> {command}"
+        return await self._typed("app_mention", text, user_id, channel_id, thread_ts)
 
     async def dm(self, text: str, *, user_id: str = "U_ALICE", thread_ts: str | None = None) -> SentEvent:
         """``text`` typed in ``user_id``'s DM with the app (the Messages tab of App Home): ``message.im``."""
