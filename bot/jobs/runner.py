@@ -271,7 +271,8 @@ class CommandRunner:
             if thread is None:
                 channel, thread_ts, where = await self.s.slack.open_dm(requester.user_id), None, "your DM with dockbell"
             else:
-                channel, thread_ts, where = thread.channel_id, thread.thread_ts or None, "in this thread"
+                channel, thread_ts = thread.channel_id, thread.thread_ts or None
+                where = "in this thread" if thread_ts else "above"
             await self.s.slack.upload(
                 channel=channel,
                 filename=output.filename,
