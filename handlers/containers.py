@@ -24,6 +24,7 @@ from bot.errors import DockerError, NotFound, ParseError, UserError
 from bot.jobs.context import HandlerContext
 from bot.jobs.visible import container_target, no_such
 from bot.policy import Target
+from handlers import streams
 
 T = TypeVar("T")
 
@@ -183,12 +184,7 @@ async def inspect(inv: Invocation, ctx: HandlerContext) -> Output:
     max_args=1,
     flags=[
         Flag("details", "Show extra details provided to logs", not_available="--details is not offered yet"),
-        Flag(
-            "follow",
-            "Follow log output",
-            short="f",
-            not_available="following logs is not available yet; use --tail or --since",
-        ),
+        Flag("follow", "Follow log output (in a thread, live)", short="f"),
         Flag(
             "since",
             'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)',
@@ -210,6 +206,7 @@ async def inspect(inv: Invocation, ctx: HandlerContext) -> Output:
             Kind.STRING,
             value_name="string",
         ),
+        streams.DURATION_FLAG,
     ],
 )
 async def logs(inv: Invocation, ctx: HandlerContext) -> Output:
@@ -217,6 +214,10 @@ async def logs(inv: Invocation, ctx: HandlerContext) -> Output:
     tail = _parse_tail(inv.opt("tail"))
     now = ctx.now()
     since = parse_timestamp(inv.opt("since"), now, flag="since") if inv.opt("since") else None
+    if inv.opt("follow"):
+        return await streams.follow_logs(inv, ctx, tail=tail, since=since if since is None or since > 0 else None)
+    if inv.opt("duration"):
+        raise ParseError("--duration is for a followed log: add -f")
     until = parse_timestamp(inv.opt("until"), now, flag="until") if inv.opt("until") else None
     if inv.opt("until") == "0":
         until = None  # the engine reads a bare "0" as no limit (but "00" as 1970)
@@ -259,6 +260,17 @@ async def _or_missing(ref: str, call: Awaitable[T]) -> T:
         return await call
     except NotFound:
         raise NotFound(no_such("container", ref)) from None
+
+
+async def _stats_containers(inv: Invocation, ctx: HandlerContext) -> list[tuple[str, str]]:
+    """(ID, as shown) of what live stats shows: the containers named, or every running one the caller may see."""
+    if inv.args:
+        for ref, target in zip(inv.args, ctx.targets, strict=True):
+            if not target.id:
+                raise NotFound(no_such("container", ref))
+        return [(t.id, ref) for ref, t in zip(inv.args, ctx.targets, strict=True)]
+    listed = await ctx.docker.containers(all=inv.opt("all"))
+    return [(c["Id"], c["Id"][:12]) for c in listed if ctx.access.can_see("stats", container_target(c))]
 
 
 async def _sample(ctx: HandlerContext, ref: str, cid: str) -> dict[str, Any]:
@@ -329,13 +341,14 @@ async def port(inv: Invocation, ctx: HandlerContext) -> Output:
         Flag("format", FORMAT_HELP, Kind.STRING, value_name="string"),
         Flag("no-stream", "Disable streaming stats and only pull the first result"),
         Flag("no-trunc", "Do not truncate output"),
+        streams.DURATION_FLAG,
     ],
 )
 async def stats(inv: Invocation, ctx: HandlerContext) -> Output:
     if not inv.opt("no_stream"):
-        raise ParseError(
-            "streaming stats is not available in chat; use `docker stats --no-stream`",
-        )
+        return await streams.follow_stats(inv, ctx, await _stats_containers(inv, ctx))
+    if inv.opt("duration"):
+        raise ParseError("--duration is for live stats: leave out --no-stream")
     if inv.args:
         targets = list(inv.args)
         ids = [t.id for t in ctx.targets]

@@ -21,6 +21,7 @@ import handlers.lifecycle
 import handlers.networks
 import handlers.notifications
 import handlers.run
+import handlers.streams
 import handlers.system
 import handlers.transfer
 import handlers.volumes
@@ -40,6 +41,7 @@ from bot.jobs.queue import JobQueue
 from bot.jobs.queue.signing import Signer
 from bot.jobs.run_jobs import run_handlers
 from bot.jobs.runner import CommandRunner, Services
+from bot.jobs.streams.desk import StreamDesk
 from bot.jobs.verbs import handlers_for
 from bot.jobs.watcher.watcher import Watcher
 from bot.ops.audit import AuditLog
@@ -69,6 +71,7 @@ HANDLER_MODULES = (
     handlers.compose,
     handlers.notifications,
     handlers.approvals,
+    handlers.streams,
 )
 
 
@@ -124,6 +127,7 @@ def build_worker(
     desk = JobDesk(queue, redis, slack, audit)
     approvals = ApprovalFlow(ApprovalStore(redis, Seal(signer.key)), slack, audit, queue, groups)
     desk.on_approved_final.append(approvals.on_job_final)
+    streams = StreamDesk(host=host, redis=redis, slack=slack, config=config.streams)
     services = Services(
         registry=build_registry(),
         hosts=hosts,
@@ -142,6 +146,7 @@ def build_worker(
         jobs=desk,
         inbox=Inbox(config, queue, answer),
         approvals=approvals,
+        streams=streams,
     )
     watcher = None
     if config.notifications is not None:  # crash notifications: this host's watcher (bot/jobs/watcher)
@@ -165,6 +170,7 @@ def build_worker(
         concurrency=concurrency,
         closers=(services.jobs.close, slack.close, hosts.close, redis.aclose),
         watcher=watcher,
+        streams=streams,
     )
     readiness = Readiness(
         {"redis": redis_check(redis, settings.redis_url), "docker": docker.health},

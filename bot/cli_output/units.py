@@ -87,3 +87,13 @@ def bytes_size(n: float) -> str:
     """go-units ``BytesSize``: binary units with 4 significant digits, "1.5MiB", "23.54GiB"."""
     size, unit = _scale(float(n), 1024.0, _BINARY_UNITS)
     return go_g(size, 4) + unit
+
+
+def elapsed(seconds: float) -> str:
+    """A running time for people: 42s, 3m 07s, 1h 05m."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m {whole % 60:02d}s"
+    return f"{whole // 3600}h {whole % 3600 // 60:02d}m"

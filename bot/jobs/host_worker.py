@@ -24,6 +24,7 @@ from bot.jobs.queue import Cancellable, JobContext, JobHandler, Worker
 from bot.jobs.queue.redisio import honour_lost_cancel
 from bot.jobs.queue.signing import COMMAND_TTL, JOB_TTL, Rejected, Signer
 from bot.jobs.runner import CommandRunner
+from bot.jobs.streams.desk import StreamDesk
 from bot.jobs.verbs import engine_info
 from bot.jobs.watcher.intents import Intents, marking
 from bot.jobs.watcher.watcher import Watcher
@@ -56,6 +57,7 @@ class HostWorker:
         clock: Callable[[], float] = time.time,
         closers: tuple[Callable[[], Awaitable[None]], ...] = (),
         watcher: Watcher | None = None,
+        streams: StreamDesk | None = None,
     ) -> None:
         self.host = host
         self.redis = redis
@@ -69,6 +71,8 @@ class HostWorker:
         # The crash watcher (bot/jobs/watcher), a side task of this worker; every job marks
         # its target while it runs, so the stop it causes is not reported as a crash.
         self.watcher = watcher
+        # Live streams (logs -f, attach, stats, events): tasks of this worker beside its jobs.
+        self.streams = streams
         intents = Intents(redis, host) if watcher is not None else None
         handlers: dict[str, JobHandler] = {
             verb: self._verified_handler(marking(h, intents)) for verb, h in verbs.items()
@@ -157,6 +161,11 @@ class HostWorker:
                 await self.runner.s.jobs.sweep(self.host)
             except Exception as err:  # Redis down: the next sweep catches up
                 log.debug("sweep failed: %s", err)
+            if self.streams is not None:  # end, in their threads, the streams of a worker that died
+                try:
+                    await self.streams.sweep()
+                except Exception as err:
+                    log.debug("stream sweep failed: %s", err)
             approvals = self.runner.s.approvals
             if approvals is not None:  # expire this host's requests; start approved ones nobody started
                 try:
@@ -180,6 +189,8 @@ class HostWorker:
             await asyncio.gather(*side, return_exceptions=True)
 
     async def stop(self, drain_timeout: float = 30.0) -> None:
+        if self.streams is not None:  # each thread says the stream ended, and why, before the worker goes
+            await self.streams.close()
         await self.worker.stop(drain_timeout)
 
     async def close(self) -> None:

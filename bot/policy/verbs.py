@@ -84,6 +84,8 @@ _VERBS: tuple[VerbInfo, ...] = (
     _v("hosts", Scope.BOT),
     _v("jobs", Scope.BOT),
     _v("approvals", Scope.BOT),
+    # dockbell's own: live streams (`streams stop` of someone else's is judged on the stream's verb)
+    _v("streams", Scope.BOT),
     # operate
     # compose start/stop/restart act on each container of the project, each judged by its verb.
     _v("start", Scope.TARGET, _C, "container start", "compose start"),
@@ -140,7 +142,9 @@ VERBS: dict[str, VerbInfo] = {v.name: v for v in _VERBS}
 
 READ = frozenset(
     "ps images inspect logs top port stats diff history events version info df search "
-    "volume-ls volume-inspect network-ls network-inspect help whoami can-i hosts jobs approvals".split()
+    "volume-ls volume-inspect network-ls network-inspect help whoami can-i hosts jobs approvals streams "
+    # dockbell's attach is read only (output, never input or signals): it reads what logs -f reads
+    "attach".split()
 )
 OPERATE = frozenset("start stop restart kill pause unpause wait logs exec snooze".split())
 ADMIN = frozenset(VERBS) - READ - OPERATE

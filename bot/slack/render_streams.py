@@ -11,6 +11,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from bot.cli_output.units import elapsed as duration
+
+__all__ = ["duration"]
 from bot.core.jobtext import escape
 from bot.slack import clip
 from bot.slack.render import Message, code_block
@@ -40,15 +43,6 @@ class StreamView:
 
 def utc_clock(ts: float) -> str:
     return time.strftime("%H:%M:%S UTC", time.gmtime(ts))
-
-
-def duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
 
 
 def _counts(view: StreamView) -> str:

@@ -195,6 +195,13 @@ class StreamDesk:
         for task in tasks:
             task.cancel()
 
+    async def upload_to_thread(self, record: StreamRecord, filename: str, text: str) -> None:
+        """A file in the stream's thread (its whole log, asked for once it ended)."""
+        try:
+            await self.slack.upload(channel=record.channel, filename=filename, content=text, thread_ts=record.header_ts)
+        except SlackRefused as err:
+            raise UserError(f"Slack refused the file ({err.code})") from None
+
     async def sweep(self) -> int:
         """End, in their threads, this host's streams whose worker died; how many."""
         ended = 0

@@ -132,7 +132,7 @@ class LiveStream:
 
     async def _show_table(self) -> None:
         assert isinstance(self.source, StatsSource)
-        text = self.source.table()
+        text = self.source.table().rstrip("\n")
         if text == self._table_text:
             return
         try:
