@@ -243,3 +243,36 @@ async def test_a_mention_over_socket_mode(
             assert len([m for m in fake_slack.thread("C_OPS", sent.ts) if m.bot_id]) == 1
     finally:
         await front.stop()
+
+
+async def test_a_long_answer_goes_up_as_a_file_in_the_thread(
+    slack: SlackSender, fake_slack: FakeSlack, containers: Containers
+) -> None:
+    name = containers.run("mention-long", ["sh", "-c", "seq 1 4000; exec sleep 3600"])
+    await eventually(lambda: _has_lines(containers, name, 4000), what="the container's 4000 lines")
+    sent = await slack.mention(f"logs {name}")
+    upload, summary = await _replies(fake_slack, sent, count=2)  # the file, then the summary beside it
+    assert upload.files and upload.thread_ts == sent.ts
+    assert "in this thread" in _text(summary) and summary.thread_ts == sent.ts
+    uploaded = [f for f in fake_slack.files.values() if f.completed and f.channel == "C_GENERAL"]
+    assert uploaded and uploaded[-1].thread_ts == sent.ts
+    assert uploaded[-1].content.decode().split("\n")[-1] == "4000"
+    assert not [c for c in fake_slack.calls if c.method == "conversations.open"]  # nothing went to a DM
+
+
+async def test_an_unknown_command_is_told_in_the_thread_with_a_suggestion(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    sent = await slack.mention("pss -a")
+    text = _text((await _replies(fake_slack, sent))[0])
+    assert "docker: 'pss' is not a docker command." in text and "ps" in text
+
+
+async def test_the_request_url_answers_slacks_url_verification(slack: SlackSender) -> None:
+    ack = await slack.url_verification("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")
+    assert ack.status == 200 and ack.json == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+
+
+async def _has_lines(containers: Containers, name: str, count: int) -> bool:
+    logs: bytes = await asyncio.to_thread(containers.api.logs, name)  # off the loop the worker shares
+    return len(logs.splitlines()) >= count
