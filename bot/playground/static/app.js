@@ -148,7 +148,9 @@ const App = (() => {
     const who = m.note ? "USLACKBOT" : m.user;
     const app = m.bot || m.note ? `<span class="app-badge">APP</span>` : "";
     const edited = m.edited ? ` <span class="edited">(edited)</span>` : "";
-    const body = m.note ? `<div class="b-text">${esc(m.text)}</div>` : Blocks.message(m, c);
+    let body = m.note ? `<div class="b-text">${esc(m.text)}</div>` : Blocks.message(m, c);
+    // Slack puts "(edited)" at the end of the message's last line, not on a line of its own
+    if (edited) body = body.replace(/<\/div>(\s*<\/div>)*\s*$/, (tail) => edited + tail);
     const files = (m.files || []).map(fileCard).join("");
     let replies = "";
     if (!inThread && m.reply_count > 0) {
@@ -163,7 +165,7 @@ const App = (() => {
         ${avatar(who)}
         <div class="message-body">
           <div class="message-head"><span class="name">${esc(displayName(who))}</span>${app}<span class="time" title="${esc(m.ts)}">${esc(time(m.ts))}</span></div>
-          <div class="message-content">${body}${edited}</div>
+          <div class="message-content">${body}</div>
           ${files}${replies}
         </div>
       </div>

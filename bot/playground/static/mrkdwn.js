@@ -50,6 +50,32 @@ const Mrkdwn = (() => {
       .replace(new RegExp(edge + "~([^~\\s](?:[^~\\n]*[^~\\s])?)~" + end, "g"), "$1<s>$2</s>");
   }
 
+  // <!date^epoch^format|fallback>: the format's tokens in the viewer's locale, as Slack does.
+  function formatDate(target, fallback) {
+    const [, epoch, format] = target.split("^");
+    const when = new Date(Number(epoch) * 1000);
+    if (!format || Number.isNaN(when.getTime())) return unescapeSlack(fallback);
+    const today = new Date();
+    const yesterday = new Date(today.getTime() - 86400000);
+    const sameDay = (a, b) => a.toDateString() === b.toDateString();
+    const pretty = (long) =>
+      sameDay(when, today) ? "Today" : sameDay(when, yesterday) ? "Yesterday" : long;
+    const short = when.toLocaleDateString([], { month: "short", day: "numeric", year: "numeric" });
+    const long = when.toLocaleDateString([], { weekday: "long", month: "long", day: "numeric", year: "numeric" });
+    const tokens = {
+      date_num: when.toISOString().slice(0, 10),
+      date: when.toLocaleDateString([], { month: "long", day: "numeric", year: "numeric" }),
+      date_short: short,
+      date_long: long,
+      date_pretty: pretty(when.toLocaleDateString([], { month: "long", day: "numeric", year: "numeric" })),
+      date_short_pretty: pretty(short),
+      date_long_pretty: pretty(long),
+      time: when.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" }),
+      time_secs: when.toLocaleTimeString([], { hour: "numeric", minute: "2-digit", second: "2-digit" }),
+    };
+    return format.replace(/\{(\w+)\}/g, (m, name) => (name in tokens ? tokens[name] : m));
+  }
+
   function control(inner, ctx) {
     const bar = inner.indexOf("|");
     const target = bar >= 0 ? inner.slice(0, bar) : inner;
@@ -65,9 +91,15 @@ const Mrkdwn = (() => {
       const name = (ctx.channels && ctx.channels[id]) || label || id;
       return `<span class="mention">#${esc(name)}</span>`;
     }
+    if (target.startsWith("!date^")) {
+      return `<span class="date">${esc(formatDate(target, label))}</span>`;
+    }
+    if (target.startsWith("!subteam^")) {
+      return `<span class="mention">${esc(label || "@" + target.split("^")[1])}</span>`;
+    }
     if (target.startsWith("!")) {
       const word = target.slice(1).split("^")[0];
-      return `<span class="mention">@${esc(label || word)}</span>`;
+      return `<span class="mention">@${esc(word)}</span>`;
     }
     const url = safeUrl(target);
     const text = esc(label || target);
