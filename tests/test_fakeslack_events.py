@@ -103,10 +103,24 @@ async def test_dm_edit_delete_retry_and_bots(rig: tuple[FakeSlack, Receiver, Sla
     headers, body, valid = receiver.received[-1]
     assert valid and headers["X-Slack-Retry-Num"] == "1" and headers["X-Slack-Retry-Reason"] == "http_timeout"
     assert body["event_id"] == sent.event_id and again.retry_num == 1
-    await sender.bot_message("deploy done")
-    assert receiver.received[-1][1]["event"]["subtype"] == "bot_message"
+    silent = await sender.bot_message("deploy done")  # a channel message: only with channels:history
+    assert silent.ack.status == 0 and "channels:history" in silent.ack.text
+    await sender.bot_message(f"<@{BOT_USER_ID}> deploy done")
+    from_bot = receiver.received[-1][1]["event"]
+    assert from_bot["type"] == "app_mention" and from_bot["bot_id"] == "B_OTHER" and "user" not in from_bot
     await sender.own_message(sent.channel, "answer")
     own = receiver.received[-1][1]["event"]
     assert own["user"] == BOT_USER_ID and own["bot_id"] and "subtype" not in own
     ack = await sender.url_verification("challenge-123")
     assert ack.json == {"challenge": "challenge-123"}
+
+
+async def test_events_need_their_scopes(rig: tuple[FakeSlack, Receiver, SlackSender]) -> None:
+    _fake, receiver, _sender = rig
+    async with FakeSlack(scopes=("commands", "chat:write")) as bare, SlackSender(bare, receiver.url, SECRET) as sender:
+        before = len(receiver.received)
+        mention = await sender.mention("ps")
+        dm = await sender.dm("ps")
+        assert (mention.ack.status, dm.ack.status) == (0, 0)
+        assert "app_mentions:read" in mention.ack.text and "im:history" in dm.ack.text
+        assert len(receiver.received) == before

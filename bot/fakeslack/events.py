@@ -14,9 +14,11 @@ into :class:`~bot.fakeslack.socketsender.SocketSender` (``events_api`` envelopes
   ``X-Slack-Retry-Num`` / ``X-Slack-Retry-Reason``);
 * ``url_verification(challenge)``: the handshake Slack does when the Request URL is saved.
 
-Each returns a :class:`SentEvent`.  The person's message is stored in the fake's workspace, as Slack
-stores it, so the app may reply in its thread (chat.postMessage's ``thread_ts``) and
-conversations.replies returns it.
+Each returns a :class:`SentEvent`.  As Slack does, the fake delivers an event only when the app has
+its scope (``app_mentions:read`` for mentions, ``im:history`` for DMs, ``channels:history`` for
+channel messages): without it nothing is sent, and the SentEvent's ack has status 0.  The person's
+message is stored in the fake's workspace, as Slack stores it, so the app may reply in its thread
+(chat.postMessage's ``thread_ts``) and conversations.replies returns it.
 
 The bodies are Slack's documented ``event_callback`` envelope (token, team_id, api_app_id, event,
 type, event_id, event_time, authorizations, is_ext_shared_channel, event_context), sent as JSON and
@@ -61,12 +63,23 @@ class SentEvent:
 
 
 def channel_type(channel_id: str) -> str:
-    """Slack's ``channel_type`` of a message event, read off the id as the fake assigns them."""
+    """Slack's ``channel_type`` of a message event, read off the id as the fake assigns them
+    (``G``: the fake's group DMs; its private channels are not modelled)."""
     if channel_id.startswith("D"):
         return "im"
     if channel_id.startswith("G"):
         return "mpim"
     return "channel"
+
+
+def scope_for(event: dict[str, Any]) -> str:
+    """The bot scope without which Slack does not deliver ``event`` (app_mention; message.<kind>)."""
+    if event.get("type") == "app_mention":
+        return "app_mentions:read"
+    kind = str(event.get("channel_type") or "channel")
+    if kind == "channel":
+        return "channels:history"
+    return {"im": "im:history", "mpim": "mpim:history", "group": "groups:history"}.get(kind, "channels:history")
 
 
 def _event_id() -> str:
@@ -216,14 +229,16 @@ class EventSender:
     async def bot_message(
         self, text: str, *, channel_id: str = "C_GENERAL", bot_id: str = "B_OTHER", thread_ts: str | None = None
     ) -> SentEvent:
-        """Another app's post: ``subtype: bot_message`` with its ``bot_id`` and no ``user``."""
+        """Another app's post: ``subtype: bot_message`` with its ``bot_id`` and no ``user``; one that
+        mentions dockbell reaches it as an ``app_mention`` (with the ``bot_id``)."""
         ws = self.fake.workspace
         message = Message(
             ts=ws.next_ts(), channel=channel_id, text=text, thread_ts=thread_ts, user=None, bot_id=bot_id, source="bot"
         )
         stored = ws.post(message)
+        mentions = f"<@{BOT_USER_ID}>" in text
         event: dict[str, Any] = {
-            "type": "message",
+            "type": "app_mention" if mentions else "message",
             "subtype": "bot_message",
             "text": text,
             "ts": stored.ts,
@@ -231,8 +246,9 @@ class EventSender:
             "username": "other-app",
             "channel": channel_id,
             "event_ts": stored.ts,
-            "channel_type": channel_type(channel_id),
         }
+        if not mentions:
+            event["channel_type"] = channel_type(channel_id)
         if thread_ts:
             event["thread_ts"] = thread_ts
         return await self._deliver(event, channel_id, stored.ts)
@@ -296,7 +312,14 @@ class EventSender:
 
     async def _deliver(self, event: dict[str, Any], channel: str, ts: str) -> SentEvent:
         body = self.envelope(event)
-        ack = await self._post_event(body)
+        scope = scope_for(event)
+        if scope not in self.fake.scopes:
+            # Slack sends an app only the events its scopes allow, and says nothing about the rest.
+            from .client import AckResult  # client.py imports this module
+
+            ack = AckResult(0, f"not delivered: the app lacks the {scope} scope", None, 0.0, None)
+        else:
+            ack = await self._post_event(body)
         return SentEvent(ack, str(body["event_id"]), channel, ts, body)
 
 

@@ -41,6 +41,8 @@ DEFAULT_SCOPES = (
     "im:write",
     "channels:read",
     "groups:read",
+    "app_mentions:read",
+    "im:history",
 )
 DEFAULT_APP_TOKEN = "xapp-1-A_DOCKBELL-1-fake"
 DEFAULT_APP_SCOPES = ("connections:write",)
