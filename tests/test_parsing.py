@@ -131,7 +131,7 @@ def test_unknown_subcommand_suggests() -> None:
     assert "`container ls`" in err.value.message
 
 
-@pytest.mark.parametrize("text", ["container attach web", "swarm init", "trust inspect x", "plugin ls"])
+@pytest.mark.parametrize("text", ["checkpoint create x c1", "swarm init", "trust inspect x", "plugin ls"])
 def test_real_docker_commands_are_not_available_yet(text: str) -> None:
     with pytest.raises(NotAvailableYet):
         dispatch.parse(text, REGISTRY)
@@ -156,10 +156,9 @@ def test_conflicting_hosts() -> None:
         dispatch.parse("-H a ps -H b", REGISTRY)
 
 
-def test_logs_follow_is_refused_not_ignored() -> None:
-    with pytest.raises(NotAvailableYet) as err:
-        dispatch.parse("logs -tf web", REGISTRY)
-    assert "-f, --follow" in err.value.message
+def test_logs_follow_is_parsed_in_a_combined_shorthand() -> None:
+    inv = dispatch.parse("logs -tf web", REGISTRY)
+    assert inv.opt("follow") and inv.opt("timestamps") and inv.args == ["web"]
 
 
 @given(st.text(max_size=80))

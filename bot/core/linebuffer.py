@@ -26,11 +26,21 @@ Item = str | Skipped
 
 
 class LineBuffer:
+    """Past its bound, it keeps the oldest pending lines (continuity with what was shown) and
+    the newest (what the container says now), and counts the ones between as skipped."""
+
+    HEAD_SHARE = 0.6
+
     def __init__(self, max_bytes: int = 256 * 1024) -> None:
         self.max_bytes = max_bytes
+        self._head_limit = int(max_bytes * self.HEAD_SHARE)
+        self._tail_limit = max_bytes - self._head_limit
         self._lock = threading.Lock()
-        self._items: deque[Item] = deque()
-        self._pending_bytes = 0
+        self._head: list[str] = []
+        self._head_bytes = 0
+        self._gap = 0  # lines dropped between head and tail
+        self._tail: deque[str] = deque()
+        self._tail_bytes = 0
         self._partial = b""
         self.lines_seen = 0  # every complete line fed, shown or skipped
         self.bytes_seen = 0
@@ -60,27 +70,32 @@ class LineBuffer:
         self.lines_seen += 1
         line = raw[:MAX_LINE].rstrip(b"\r").decode("utf-8", "replace")
         size = len(line) + 1
-        if self._pending_bytes + size > self.max_bytes:
-            self.lines_skipped += 1
-            last = self._items[-1] if self._items else None
-            if isinstance(last, Skipped):
-                last.lines += 1
-            else:
-                self._items.append(Skipped(1))
-            return
-        self._items.append(line)
-        self._pending_bytes += size
-        self.peak_bytes = max(self.peak_bytes, self._pending_bytes)
+        if not self._gap and not self._tail and self._head_bytes + size <= self._head_limit:
+            self._head.append(line)
+            self._head_bytes += size
+        else:
+            self._tail.append(line)
+            self._tail_bytes += size
+            while self._tail_bytes > self._tail_limit and self._tail:
+                dropped = self._tail.popleft()
+                self._tail_bytes -= len(dropped) + 1
+                self._gap += 1
+                self.lines_skipped += 1
+        self.peak_bytes = max(self.peak_bytes, self._head_bytes + self._tail_bytes)
 
     def add_line(self, line: str) -> None:
-        """One whole line made on the loop (an event, a table), with the same bound."""
+        """One whole line made on the loop (an event), with the same bound."""
         with self._lock:
             self._add(line.encode())
 
     def drain(self) -> list[Item]:
         """Everything pending, in order, emptying the buffer."""
         with self._lock:
-            items = list(self._items)
-            self._items.clear()
-            self._pending_bytes = 0
+            items: list[Item] = list(self._head)
+            if self._gap:
+                items.append(Skipped(self._gap))
+            items.extend(self._tail)
+            self._head, self._head_bytes, self._gap = [], 0, 0
+            self._tail.clear()
+            self._tail_bytes = 0
             return items

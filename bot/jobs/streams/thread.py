@@ -57,12 +57,12 @@ class ThreadWriter:
                 self._skip(item.lines)
                 continue
             line = rs.fit_line(self.redact(item))
-            size = rs.line_units(line)
-            if self._pending_units + size > MAX_PENDING_UNITS:
-                self._skip(1)
-                continue
             self._pending.append(line)
-            self._pending_units += size
+            self._pending_units += rs.line_units(line)
+        if self._pending_units > MAX_PENDING_UNITS:
+            # Slack has been refusing for a while: keep the oldest and the newest, count the rest.
+            self._pending = self._sampled(self._pending, MAX_PENDING_UNITS)
+            self._pending_units = sum(_units(x) for x in self._pending)
 
     def _skip(self, count: int) -> None:
         self.skipped += count
