@@ -19,6 +19,7 @@ from bot.fakeslack import FakeSlack, Message, SentEvent, SlackSender, SocketSend
 from bot.jobs.queue import Job, JobQueue
 from bot.jobs.threads import ThreadMap, ThreadSubject
 from bot.ops.audit import AuditLog, AuditRecord
+from bot.slack.render import CANCEL_ACTION, SHARE_ACTION
 from tests.helpers import all_text, eventually, output_text
 from tests.rig import Containers, RedisServer
 from tests.stack import Stack
@@ -69,7 +70,7 @@ async def test_a_mention_in_a_channel_is_answered_in_its_thread(
     reply = (await _replies(fake_slack, sent))[0]
     assert reply.thread_ts == sent.ts and reply.channel == "C_GENERAL"
     assert output_text(reply.to_dict()) == name
-    assert "dockbell_share" not in str(reply.blocks)  # already visible in the thread: nothing to share
+    assert SHARE_ACTION not in str(reply.blocks)  # already visible in the thread: nothing to share
     assert not fake_slack.response_posts and not fake_slack.ephemerals
     records = await _audit_since(redis_server.url, started)
     mine = [r for r in records if r.command.startswith("ps -a") and name in r.command]
@@ -276,3 +277,27 @@ async def test_the_request_url_answers_slacks_url_verification(slack: SlackSende
 async def _has_lines(containers: Containers, name: str, count: int) -> bool:
     logs: bytes = await asyncio.to_thread(containers.api.logs, name)  # off the loop the worker shares
     return len(logs.splitlines()) >= count
+
+
+async def test_cancel_works_on_a_job_a_mention_queued(
+    slack: SlackSender, fake_slack: FakeSlack, containers: Containers
+) -> None:
+    name = containers.run("mention-cancel", ["sh", "-c", 'trap "" TERM; while true; do sleep 1; done'])
+    since = len(fake_slack.calls)
+    await slack.command(f"restart -t 3 {name}")  # holds the container for 3 s
+    first_ts = await _status_message(fake_slack, since)
+    since = len(fake_slack.calls)
+    sent = await slack.mention(f"restart -t 0 {name}")
+    second_ts = await _status_message(fake_slack, since, thread_ts=sent.ts)
+
+    def waiting(c: Any) -> bool:
+        return bool(c.args.get("ts") == second_ts and "waiting behind job" in str(c.args.get("blocks")))
+
+    blocks = (await fake_slack.wait_for_call("chat.update", waiting, timeout=10)).args["blocks"]
+    message = {"blocks": blocks, "ts": second_ts, "channel": "C_GENERAL"}
+    ack = await slack.click(message, CANCEL_ACTION, channel_id="C_GENERAL", message_ts=second_ts)
+    assert ack.status == 200
+    answer = await fake_slack.wait_for_response(lambda p: p.url == ack.response_url, timeout=10)
+    assert "cancelled" in all_text(answer.body) and "will not run" in all_text(answer.body)
+    assert "cancelled by <@U_ALICE>" in await _final_status(fake_slack, "C_GENERAL", second_ts)
+    assert "succeeded" in await _final_status(fake_slack, "C_GENERAL", first_ts)
