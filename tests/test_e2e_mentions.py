@@ -192,7 +192,7 @@ async def test_edits_bots_own_messages_and_retries_run_nothing(
     await _dm_replies(fake_slack, first)
     started = time.time()
     posts = len([c for c in fake_slack.calls if c.method == "chat.postMessage"])
-    ignored = _counted(bot, "ignored message")
+    ignored = _counted(bot, "ignored")
     sent = [
         await slack.edit(first, f"restart {name}"),
         await slack.delete(first),
@@ -204,7 +204,7 @@ async def test_edits_bots_own_messages_and_retries_run_nothing(
     assert all(s.ack.status == 200 and s.ack.elapsed < 3.0 for s in sent)
     # The listener decides before it acks: each was counted as ignored by the time its ack came, but
     # dockbell's own message, which Bolt's self-events middleware acks and drops before any listener.
-    assert _counted(bot, "ignored message") - ignored == len(sent) - 1
+    assert _counted(bot, "ignored") - ignored == len(sent) - 1
     retried = await slack.redeliver_event(first)
     assert retried.ack.status == 200
     # A command after them all, answered: then nothing else was posted, queued or audited.

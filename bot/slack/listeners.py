@@ -132,7 +132,7 @@ def build_bolt_app(
         bot_user = context.bot_user_id or _authorized_user(body)
         found = addressed(event, bot_user, str(body.get("team_id") or ""))
         if found is None:
-            metrics.received.labels(kind="ignored message").inc()
+            metrics.received.labels(kind="ignored").inc()
             return
         metrics.received.labels(kind="dm" if found.direct else "mention").inc()
         work = inbox.message(found.requester, found.text, found.route, found.typed_in)
