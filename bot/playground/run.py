@@ -74,12 +74,13 @@ class Playground:
         seed(self.fake)
         await self.fake.start()
         serve_port = free_port()
-        self.serve = await self._spawn_serve(serve_port, bot_token, signing_secret, redis_url)
-        await self._wait_ready(serve_port)
         bot_url = f"http://127.0.0.1:{serve_port}/slack/events"
         self.sender = SlackSender(self.fake, bot_url, signing_secret, team_id=self.fake.team_id)
+        # the page first: a port already taken is said before dockbell is started for nothing
         self.page = PageServer(self.fake, Actions(self.fake, self.sender))
         self.url = await self.page.start(self.options.port)
+        self.serve = await self._spawn_serve(serve_port, bot_token, signing_secret, redis_url)
+        await self._wait_ready(serve_port)
         return self.url
 
     async def _spawn_serve(
@@ -178,7 +179,15 @@ async def run_playground(options: Options) -> None:
             ),
             flush=True,
         )
-        await stop.wait()
+        # until Ctrl-C, or until dockbell itself ends (then the page would only say it does not answer)
+        assert playground.serve is not None
+        stopped = asyncio.create_task(stop.wait())
+        exited = asyncio.create_task(playground.serve.wait())
+        await asyncio.wait({stopped, exited}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        exited.cancel()
+        if playground.serve.returncode is not None:
+            raise PlaygroundError(f"dockbell serve exited (status {playground.serve.returncode}); see its log above")
         print("dockbell playground: stopping", flush=True)
     finally:
         await playground.stop()
