@@ -26,9 +26,10 @@ from bot.jobs.queue import Cancellable, Job, JobQueue, job_id_for
 from bot.jobs.queue.signing import Signer
 from bot.ops.audit import STREAM as AUDIT_STREAM
 from tests.conftest import BOT_TOKEN, QUEUE_SECRET, SIGNING_SECRET, TEST_CONFIG, wait_for_worker
-from tests.helpers import output_text, run_command
+from tests.helpers import eventually, output_text, run_command
 from tests.rig import Containers, RedisServer
 from tests.stack import Stack
+from tests.stream_helpers import ended, shown_lines, start_stream
 
 pytestmark = pytest.mark.e2e
 session_loop = pytest.mark.asyncio(loop_scope="session")
@@ -115,6 +116,26 @@ async def one_command(fake_slack: FakeSlack, config_path: str) -> AsyncIterator[
     finally:
         _stop(proc)
         redis.stop()
+
+
+@session_loop
+async def test_a_killed_workers_stream_is_ended_in_its_thread_by_the_next_worker(
+    one_command: tuple[SlackSender, int, RedisServer], fake_slack: FakeSlack, containers: Containers
+) -> None:
+    sender, serve_pid, _ = one_command
+    name = containers.run("split-stream", ["sh", "-c", "while true; do echo tick; sleep 0.3; done"])
+    header = await start_stream(sender, fake_slack, f"logs -f {name}")
+    await eventually(lambda: _some(shown_lines(fake_slack, header)), what="a first line", timeout=20)
+    (child,) = _children(serve_pid)
+    os.kill(child, signal.SIGKILL)  # no chance to say anything: the next worker's sweep must
+    end = await ended(fake_slack, header, timeout=60)
+    assert "its worker stopped unexpectedly" in end, end
+    final = fake_slack.workspace.find_message("C_GENERAL", header.ts)
+    assert final is not None and "Ended: its worker stopped unexpectedly" in str(final.blocks)
+
+
+async def _some(lines: list[str]) -> list[str] | None:
+    return lines or None
 
 
 @session_loop

@@ -7,7 +7,6 @@ is checked: the header in the channel, the output in its thread, the end said on
 from __future__ import annotations
 
 import asyncio
-import html
 import re
 import time
 from typing import Any
@@ -22,59 +21,9 @@ from bot.slack.render_streams import STOP_ACTION
 from tests.helpers import all_text, eventually, run_command
 from tests.rig import TEST_IMAGE, TEST_LABEL, Containers
 from tests.stack import Stack
+from tests.stream_helpers import CHANNEL, ended, replies, shown_lines, start_stream
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.usefixtures("remove_module_containers")]
-
-CHANNEL = "C_GENERAL"
-
-
-def _header(fake: FakeSlack, command: str, since: float) -> Message | None:
-    for message in fake.messages.get(CHANNEL, []):
-        text = all_text(message.to_dict())
-        fresh = message.thread_ts is None and float(message.ts) >= since - 1
-        if fresh and command in text and ("following" in text or "followed" in text):
-            return message
-    return None
-
-
-async def start_stream(slack: SlackSender, fake: FakeSlack, command: str, user: str = "U_ALICE") -> Message:
-    """Type ``command``; the stream's header message once it is in the channel."""
-    since = time.time()
-    answer = await run_command(slack, fake, command, user_id=user, channel_id=CHANNEL)
-    assert "Streaming" in all_text(answer), all_text(answer)
-
-    async def posted() -> Message | None:
-        return _header(fake, command, since)
-
-    return await eventually(posted, what=f"the header of {command!r}")
-
-
-def replies(fake: FakeSlack, header: Message) -> list[Message]:
-    return [m for m in fake.thread(CHANNEL, header.ts) if m.ts != header.ts]
-
-
-def shown_lines(fake: FakeSlack, header: Message) -> list[str]:
-    """Every output line of the thread, in order (code blocks of the output messages)."""
-    lines: list[str] = []
-    for message in replies(fake, header):
-        for block in message.blocks or []:
-            text = (block.get("text") or {}).get("text", "")
-            if text.startswith("```"):
-                body = html.unescape(text.removeprefix("```\n").removesuffix("\n```"))
-                lines.extend(body.split("\n"))
-    return lines
-
-
-async def ended(fake: FakeSlack, header: Message, timeout: float = 30.0) -> str:
-    """The thread's "Stream ended" line, once there."""
-
-    async def note() -> str | None:
-        for message in replies(fake, header):
-            if message.text.startswith("Stream ended"):
-                return message.text
-        return None
-
-    return await eventually(note, what="the stream's end in its thread", timeout=timeout)
 
 
 async def click_stop(slack: SlackSender, fake: FakeSlack, header: Message, user: str = "U_ALICE") -> str:
@@ -306,3 +255,21 @@ async def test_a_dead_workers_stream_is_ended_by_the_sweep(
     assert header is not None
     assert "its worker stopped unexpectedly" in await ended(fake_slack, header)
     assert "Ended: its worker stopped unexpectedly" in all_text(header.to_dict())
+
+
+async def test_refusals_name_their_rule_and_start_nothing(
+    slack: SlackSender, fake_slack: FakeSlack, containers: Containers, bot: Stack
+) -> None:
+    name = await run_in(containers, "x-secretive", "while true; do echo secret; sleep 1; done")
+    denied = all_text(await run_command(slack, fake_slack, f"logs -f {name}", user_id="U_ERIN"))
+    assert "these logs are private" in denied, denied
+    missing = all_text(await run_command(slack, fake_slack, "logs -f dockbell-no-such-container"))
+    assert "No such container: dockbell-no-such-container" in missing
+    hidden = all_text(await run_command(slack, fake_slack, f"logs -f {name}", user_id="U_BOB"))
+    assert f"No such container: {name}" in hidden
+    open_one = await run_in(containers, "x-open", "while true; do echo hi; sleep 1; done")
+    too_long = all_text(await run_command(slack, fake_slack, f"logs -f --duration 3h {open_one}"))
+    assert "streams.max_duration" in too_long
+    until = all_text(await run_command(slack, fake_slack, f"logs -f --until 1m {open_one}"))
+    assert "--until cannot be used with --follow" in until
+    assert not desk(bot).live
