@@ -17,7 +17,7 @@ import pytest
 from bot.fakeslack import FakeSlack, Message, SlackSender
 from bot.jobs.streams.desk import StreamDesk
 from bot.jobs.streams.registry import StreamRecord
-from bot.slack.render_streams import STOP_ACTION
+from bot.slack.render_streams import FILE_ACTION, STOP_ACTION
 from tests.helpers import all_text, eventually, run_command
 from tests.rig import TEST_IMAGE, TEST_LABEL, Containers
 from tests.stack import Stack
@@ -273,3 +273,24 @@ async def test_refusals_name_their_rule_and_start_nothing(
     until = all_text(await run_command(slack, fake_slack, f"logs -f --until 1m {open_one}"))
     assert "--until cannot be used with --follow" in until
     assert not desk(bot).live
+
+
+async def test_secrets_are_redacted_and_the_whole_window_goes_up_as_a_file_on_request(
+    slack: SlackSender, fake_slack: FakeSlack, containers: Containers
+) -> None:
+    script = 'sleep 1; i=1; while [ $i -le 5 ]; do echo "line $i token=$API_TOKEN"; i=$((i+1)); sleep 0.2; done'
+    name = await run_in(containers, "secretful", script, env=["API_TOKEN=s3cr3t-value-0042"])
+    header = await start_stream(slack, fake_slack, f"logs -f {name}")
+    await ended(fake_slack, header)
+    lines = shown_lines(fake_slack, header)
+    assert len(lines) == 5 and not [x for x in lines if "s3cr3t-value-0042" in x], lines
+    final = fake_slack.workspace.find_message(CHANNEL, header.ts)
+    assert final is not None
+    ack = await slack.click(final, FILE_ACTION, user_id="U_ALICE", channel_id=CHANNEL, message_ts=header.ts)
+    assert ack.status == 200
+    answer = await fake_slack.wait_for_response(lambda p: p.url == ack.response_url, timeout=20)
+    assert "is in its thread" in all_text(answer.body), all_text(answer.body)
+    (upload,) = [f for f in fake_slack.files.values() if f.thread_ts == header.ts and f.completed]
+    content = upload.content.decode()
+    assert "line 1 token=" in content and "line 5 token=" in content
+    assert "s3cr3t-value-0042" not in content
