@@ -132,7 +132,12 @@ class StreamDesk:
             await self.registry.release(record)
             raise UserError(_cannot_post(err.code)) from None
         record = dataclasses.replace(record, header_ts=ts)
-        await self.registry.save(record)
+        try:
+            await self.registry.save(record)
+        except Exception as err:
+            # The header is up but nothing will follow it: say so there, and free the slot.
+            await self._end_orphan(record, "it could not start: Redis was unreachable")
+            raise ServiceUnavailable(f"Redis is unreachable, so the stream could not start ({err})") from None
         if target is not None and target.id:
             await self.threads.remember(channel, ts, ThreadSubject(plan.host, target.id, target.name, "stream"))
         stream = LiveStream(
@@ -217,7 +222,10 @@ class StreamDesk:
         return ended
 
     async def _end_orphan(self, record: StreamRecord, why: str) -> None:
-        await self.registry.release(record)
+        try:
+            await self.registry.release(record)
+        except Exception as err:  # its lease lapses by itself
+            log.warning("stream %s: not released: %s", record.id, err)
         view = rs.StreamView(
             record.shown,
             record.host,
