@@ -164,6 +164,14 @@ async def test_ps_then_a_protected_restart_approved_by_a_second_person_then_a_cr
     await page.screenshot(path=str(shots / "playground-approved.png"))
     assert await _started_at(docker_api, web) != before
 
+    # 3b. in that thread a mention names no container: dockbell acts on the thread's own
+    await _type(page, "@dockbell inspect -f '{{.State.Status}}'", box="#thread-input")
+    await page.locator("#thread-messages .message", has_text="inspect -f").first.wait_for()
+    answer = page.locator("#thread-messages .message", has_text="docker inspect")
+    await answer.last.wait_for(timeout=WAIT_MS)
+    assert "running" in await answer.last.inner_text()
+    await page.click("#thread-close")
+
     # 4. A container that exits non-zero: a crash notification arrives in #alerts
     await page.click("[data-channel='C_ALERTS']")
     crashed = await _run(containers, "pg-crash", ["sh", "-c", "echo 'fatal: config not found' >&2; sleep 1; exit 3"])
@@ -173,6 +181,18 @@ async def test_ps_then_a_protected_restart_approved_by_a_second_person_then_a_cr
     assert "3" in text
     await alert.get_by_role("button", name="Restart").wait_for()
     await page.screenshot(path=str(shots / "playground-alert.png"))
+
+
+async def test_a_live_stream_stops_with_its_button(page: Any, containers: Containers) -> None:
+    chatty = await _run(containers, "pg-chatty", ["sh", "-c", "while true; do echo tick; sleep 0.2; done"])
+    await _act_as(page, "U_ALICE")
+    await page.click("[data-channel='C_GENERAL']")
+    await _type(page, f"/docker logs -f {chatty}")
+    header = _message(page, "is following")
+    await header.wait_for(timeout=WAIT_MS)
+    await header.get_by_role("button", name="Stop").click()
+    await _message(page, "stopped it").wait_for(timeout=WAIT_MS)
+    assert await _message(page, "stopped it").get_by_role("button", name="Stop").count() == 0
 
 
 MRKDWN_CASES = [

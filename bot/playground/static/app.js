@@ -148,9 +148,8 @@ const App = (() => {
     const who = m.note ? "USLACKBOT" : m.user;
     const app = m.bot || m.note ? `<span class="app-badge">APP</span>` : "";
     const edited = m.edited ? ` <span class="edited">(edited)</span>` : "";
-    let body = m.note ? `<div class="b-text">${esc(m.text)}</div>` : Blocks.message(m, c);
-    // Slack puts "(edited)" at the end of the message's last line, not on a line of its own
-    if (edited) body = body.replace(/<\/div>(\s*<\/div>)*\s*$/, (tail) => edited + tail);
+    // Slack puts "(edited)" at the end of the message's last text, not beside its buttons
+    const body = m.note ? `<div class="b-text">${esc(m.text)}</div>` : Blocks.message(m, c, edited);
     const files = (m.files || []).map(fileCard).join("");
     let replies = "";
     if (!inThread && m.reply_count > 0) {

@@ -98,26 +98,29 @@ const Blocks = (() => {
       .join("");
   }
 
-  function block(b, ctx) {
+  // suffix: HTML put at the end of the block's text ("(edited)" goes there, as in Slack)
+  function block(b, ctx, suffix = "") {
     switch (b.type) {
       case "header":
-        return `<div class="b-header">${textObject(b.text, ctx)}</div>`;
+        return `<div class="b-header">${textObject(b.text, ctx)}${suffix}</div>`;
       case "section": {
-        const text = b.text ? `<div class="b-text">${textObject(b.text, ctx)}</div>` : "";
+        const inText = b.text && !b.fields ? suffix : "";
+        const text = b.text ? `<div class="b-text">${textObject(b.text, ctx)}${inText}</div>` : "";
         const fields = b.fields
           ? `<div class="b-fields">${b.fields.map((f) => `<div class="b-field">${textObject(f, ctx)}</div>`).join("")}</div>`
           : "";
         const accessory = b.accessory ? `<div class="b-accessory">${element(b.accessory, ctx)}</div>` : "";
-        return `<div class="b-section"><div class="b-main">${text}${fields}</div>${accessory}</div>`;
+        const after = inText ? "" : suffix;
+        return `<div class="b-section"><div class="b-main">${text}${fields}${after}</div>${accessory}</div>`;
       }
       case "context":
-        return `<div class="b-context">${(b.elements || []).map((e) => `<span>${element(e, ctx)}</span>`).join("")}</div>`;
+        return `<div class="b-context">${(b.elements || []).map((e) => `<span>${element(e, ctx)}</span>`).join("")}${suffix ? `<span>${suffix}</span>` : ""}</div>`;
       case "divider":
         return `<hr class="b-divider">`;
       case "actions":
         return `<div class="b-actions">${(b.elements || []).map((e) => element(e, ctx)).join("")}</div>`;
       case "rich_text":
-        return `<div class="b-rich">${richText(b, ctx)}</div>`;
+        return `<div class="b-rich">${richText(b, ctx)}${suffix}</div>`;
       case "image":
         return `<div class="b-context">🖼 ${esc(b.alt_text || "image")}</div>`;
       case "input": {
@@ -135,12 +138,20 @@ const Blocks = (() => {
     }
   }
 
-  // Slack shows a message's blocks when it has some, else its text.
-  function message(msg, ctx) {
+  const TEXT_BLOCKS = ["header", "section", "context", "rich_text"];
+
+  // Slack shows a message's blocks when it has some, else its text; ``suffix`` ends its last text.
+  function message(msg, ctx, suffix = "") {
     if (Array.isArray(msg.blocks) && msg.blocks.length) {
-      return msg.blocks.map((b) => `<div class="block" data-block-id="${esc(b.block_id || "")}">${block(b, ctx)}</div>`).join("");
+      let last = -1;
+      msg.blocks.forEach((b, i) => {
+        if (TEXT_BLOCKS.includes(b.type)) last = i;
+      });
+      return msg.blocks
+        .map((b, i) => `<div class="block" data-block-id="${esc(b.block_id || "")}">${block(b, ctx, i === last ? suffix : "")}</div>`)
+        .join("");
     }
-    return `<div class="b-text">${Mrkdwn.render(msg.text, ctx)}</div>`;
+    return `<div class="b-text">${Mrkdwn.render(msg.text, ctx)}${suffix}</div>`;
   }
 
   return { message, block, textObject };
