@@ -138,8 +138,12 @@ async def bot(
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def slack(fake_slack: FakeSlack, bot: Stack) -> AsyncIterator[SlackSender]:
+async def slack(fake_slack: FakeSlack, bot: Stack, redis_server: RedisServer) -> AsyncIterator[SlackSender]:
     fake_slack.reset()
+    # A synchronous fixture (an image build, say) holds the session's loop, and with it the
+    # in-process workers' heartbeats: a test must not start before they are live again.
+    for host in bot.workers:
+        await wait_for_worker(redis_server.url, host)
     sender = SlackSender(fake_slack, bot.url + "/slack/events", SIGNING_SECRET)
     yield sender
     await sender.close()
