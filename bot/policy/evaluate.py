@@ -49,6 +49,8 @@ def _who_matches(who: Who, subject: Subject) -> bool:
         return False
     if who.usergroups and not who.usergroups & subject.usergroups:
         return False
+    if who.channels and subject.channel_id.startswith("D"):
+        return False  # channel-bound roles do not apply in a direct message (docs/mentions.md)
     return not who.channels or subject.channel_id in who.channels
 
 

@@ -303,7 +303,10 @@ class _Checker:
         rule, example = _ID_RULES[kind]
         out: set[str] = set()
         for item_path, item in self.strings(value, path, f"{kind} IDs"):
-            if rule.fullmatch(item):
+            if kind == "channels" and item.startswith("D") and rule.fullmatch(item):
+                # Roles bound to channels never apply in a DM (docs/mentions.md): such a binding would do nothing.
+                self.error(item_path, f"{item!r} is a direct message: roles cannot be bound to DMs, only to channels")
+            elif rule.fullmatch(item):
                 out.add(item)
             else:
                 self.error(item_path, f"{item!r} is not {example} (use IDs: names can change)")

@@ -14,6 +14,7 @@ from bot.core.registry import Registry
 from bot.core.types import ThreadRoute
 from bot.jobs.thread_target import as_typed, with_subject
 from bot.jobs.threads import ThreadSubject
+from bot.policy import PolicyError, Subject, load_policy_text, roles_of
 from bot.slack.messages import addressed
 
 BOT = "U123"
@@ -176,3 +177,22 @@ def test_a_thread_on_another_host_adds_its_host(registry: Registry) -> None:
 @pytest.mark.parametrize("words", [["echo", "a&b", "<x>", "&amp;", "it's", '"q"'], ["logs", "--since", "10m"]])
 def test_as_typed_reads_back_to_the_same_words(words: list[str]) -> None:
     assert dispatch.read(as_typed(words)).words == words
+
+
+def test_channel_bound_roles_do_not_apply_in_a_dm() -> None:
+    policy = load_policy_text(
+        "roles: {viewer: {allow: [read]}, basics: {allow: [whoami]}}\n"
+        "bindings:\n"
+        "  - {everyone: true, role: basics}\n"
+        "  - {channels: [C0OPS], role: viewer}\n"
+        "  - {users: [U0DAVE], channels: [C0OPS], role: viewer}\n",
+        "dm-test.yml",
+    )
+    in_ops = [b.role for b in roles_of(policy, Subject("U0DAVE", frozenset(), "C0OPS"))]
+    in_dm = [b.role for b in roles_of(policy, Subject("U0DAVE", frozenset(), "D0DAVE"))]
+    assert in_ops == ["basics", "viewer", "viewer"] and in_dm == ["basics"]
+
+
+def test_a_binding_to_a_dm_is_refused_by_name() -> None:
+    with pytest.raises(PolicyError, match=r"'D0DAVE' is a direct message: roles cannot be bound to DMs"):
+        load_policy_text("roles: {viewer: {allow: [read]}}\nbindings:\n  - {channels: [D0DAVE], role: viewer}", "x.yml")
