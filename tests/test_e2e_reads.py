@@ -207,7 +207,7 @@ async def test_help(slack: SlackSender, fake_slack: FakeSlack) -> None:
         ("pss", "Did you mean `ps`?"),
         ("ps --foo", "unknown flag: --foo"),
         ("ps -x", "unknown shorthand flag: 'x' in -x"),
-        ("logs -f web", "not available yet"),
+        ("logs -f dockbell-no-such-container", "No such container: dockbell-no-such-container"),
         ("swarm init", "`docker swarm` is not available in dockbell yet"),
         ("restart dockbell-no-such-container", "No such container: dockbell-no-such-container"),
         (
@@ -220,7 +220,7 @@ async def test_help(slack: SlackSender, fake_slack: FakeSlack) -> None:
         ("ps --format '{{.Nope'", "failed to parse template: template: :1: unclosed action"),
         ("logs --since yesterday web", 'failed to parse value as time or duration: "yesterday"'),
         ("ps 'unterminated", "cannot parse command line"),
-        ("stats", "--no-stream"),
+        ("stats --format '{{.Name}}'", "--format is not offered for live stats; use it with --no-stream"),
     ],
 )
 async def test_errors_read_like_docker(slack: SlackSender, fake_slack: FakeSlack, text: str, expected: str) -> None:

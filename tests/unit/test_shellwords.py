@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -115,25 +114,6 @@ def test_read_undoes_slack_then_splits() -> None:
     assert line.shown == "ps --format '{{.Names}} &<' x"
     broken = dispatch.read("logs &quot;web")  # an unclosed quote: echoed as cleaned, not as Slack sent it
     assert broken.error is not None and broken.shown == 'logs "web'
-
-
-def _seconds(line: str) -> float:
-    started = time.perf_counter()
-    shellwords.split(line)
-    return time.perf_counter() - started
-
-
-@pytest.mark.parametrize(
-    "unit", ["x", "a\\b", "'ab'", '"a\\"b"', "x "], ids=["plain", "escapes", "single", "double", "words"]
-)
-def test_linear(unit: str) -> None:
-    # Four times the input may cost four times as much, give or take noise; shlex's
-    # quadratic growth would be sixteen times.  Each size is timed at its best of three.
-    small = unit * (200_000 // len(unit))
-    large = small * 4
-    t_small = min(_seconds(small) for _ in range(3))
-    t_large = min(_seconds(large) for _ in range(3))
-    assert t_large < 8 * t_small + 0.05, (t_small, t_large)
 
 
 class _Recorder:
