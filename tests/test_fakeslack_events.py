@@ -116,7 +116,7 @@ async def test_dm_edit_delete_retry_and_bots(rig: tuple[FakeSlack, Receiver, Sla
 
 
 async def test_events_need_their_scopes(rig: tuple[FakeSlack, Receiver, SlackSender]) -> None:
-    _fake, receiver, _sender = rig
+    _fake, receiver, sender_in_rig = rig
     async with FakeSlack(scopes=("commands", "chat:write")) as bare, SlackSender(bare, receiver.url, SECRET) as sender:
         before = len(receiver.received)
         mention = await sender.mention("ps")
@@ -124,3 +124,5 @@ async def test_events_need_their_scopes(rig: tuple[FakeSlack, Receiver, SlackSen
         assert (mention.ack.status, dm.ack.status) == (0, 0)
         assert "app_mentions:read" in mention.ack.text and "im:history" in dm.ack.text
         assert len(receiver.received) == before
+    outside = await sender_in_rig.mention("ps", channel_id="C_OTHER")  # the seed channel the bot is not in
+    assert outside.ack.status == 0 and "not in #other" in outside.ack.text

@@ -16,9 +16,10 @@ into :class:`~bot.fakeslack.socketsender.SocketSender` (``events_api`` envelopes
 
 Each returns a :class:`SentEvent`.  As Slack does, the fake delivers an event only when the app has
 its scope (``app_mentions:read`` for mentions, ``im:history`` for DMs, ``channels:history`` for
-channel messages): without it nothing is sent, and the SentEvent's ack has status 0.  The person's
-message is stored in the fake's workspace, as Slack stores it, so the app may reply in its thread
-(chat.postMessage's ``thread_ts``) and conversations.replies returns it.
+channel messages), and a mention only in a channel the app is in: otherwise nothing is sent, and
+the SentEvent's ack has status 0.  The person's message is stored in the fake's workspace, as
+Slack stores it, so the app may reply in its thread (chat.postMessage's ``thread_ts``) and
+conversations.replies returns it.
 
 The bodies are Slack's documented ``event_callback`` envelope (token, team_id, api_app_id, event,
 type, event_id, event_time, authorizations, is_ext_shared_channel, event_context), sent as JSON and
@@ -312,15 +313,24 @@ class EventSender:
 
     async def _deliver(self, event: dict[str, Any], channel: str, ts: str) -> SentEvent:
         body = self.envelope(event)
-        scope = scope_for(event)
-        if scope not in self.fake.scopes:
-            # Slack sends an app only the events its scopes allow, and says nothing about the rest.
+        withheld = self._withheld(event, channel)
+        if withheld:
             from .client import AckResult  # client.py imports this module
 
-            ack = AckResult(0, f"not delivered: the app lacks the {scope} scope", None, 0.0, None)
+            ack = AckResult(0, f"not delivered: {withheld}", None, 0.0, None)
         else:
             ack = await self._post_event(body)
         return SentEvent(ack, str(body["event_id"]), channel, ts, body)
+
+    def _withheld(self, event: dict[str, Any], channel_id: str) -> str:
+        """Why Slack would not send ``event`` to the app ("" when it would): it says nothing about those."""
+        scope = scope_for(event)
+        if scope not in self.fake.scopes:
+            return f"the app lacks the {scope} scope"
+        channel = self.fake.channels.get(channel_id)
+        if event.get("type") == "app_mention" and channel is not None and not channel.bot_member:
+            return f"the app is not in #{channel.name} (Slack offers to invite it instead)"
+        return ""
 
 
 def _parent_user(fake: FakeSlack, channel: str, root: str) -> str | None:
