@@ -29,6 +29,10 @@ GENERAL = "C_GENERAL"
 ALERTS = "C_ALERTS"
 CHANNELS = ((GENERAL, "general"), (ALERTS, "alerts"))
 BOT_NAME = "dockbell"
+# Slack's chat.postMessage limit: about one message a second per channel, with short bursts
+# allowed. The playground applies it to its channels, so dockbell meets its 429s here too.
+POST_RATE_PER_SECOND = 1.0
+POST_BURST = 5
 
 
 def seed(fake: FakeSlack) -> None:
@@ -41,6 +45,7 @@ def seed(fake: FakeSlack) -> None:
     for channel_id, name in CHANNELS:
         if channel_id not in fake.channels:
             fake.add_channel(channel_id, name)
+        fake.rate_limit_channel(channel_id, POST_RATE_PER_SECOND, POST_BURST)
     bot = fake.users.get("U_BOT")
     if bot is None:
         bot = fake.add_user("U_BOT", BOT_NAME)

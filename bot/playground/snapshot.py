@@ -6,6 +6,7 @@ person it was opened for. Files are listed with the URL the page's server serves
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from bot.fakeslack import FakeSlack, Message
@@ -22,7 +23,9 @@ def snapshot(fake: FakeSlack, user_id: str, version: int) -> dict[str, Any]:
     messages: dict[str, list[dict[str, Any]]] = {}
     for conversation in conversations:
         cid = str(conversation["id"])
-        items = [_message(fake, m) for m in fake.messages.get(cid, [])]
+        stored = fake.messages.get(cid, [])
+        replies = Counter(m.thread_ts for m in stored if m.is_reply)
+        items = [_message(fake, m, replies[m.ts]) for m in stored]
         items += [_ephemeral(e) for e in fake.ephemerals if e.channel == cid and e.user == user_id and not e.deleted]
         items.sort(key=lambda item: ts_key(str(item["ts"])))
         messages[cid] = items
@@ -40,8 +43,7 @@ def snapshot(fake: FakeSlack, user_id: str, version: int) -> dict[str, Any]:
     }
 
 
-def _message(fake: FakeSlack, message: Message) -> dict[str, Any]:
-    replies = [m for m in fake.messages.get(message.channel, []) if m.thread_ts == message.ts and m.ts != message.ts]
+def _message(fake: FakeSlack, message: Message, reply_count: int) -> dict[str, Any]:
     return {
         "ts": message.ts,
         "user": message.user,
@@ -49,7 +51,7 @@ def _message(fake: FakeSlack, message: Message) -> dict[str, Any]:
         "text": message.text,
         "blocks": message.blocks,
         "thread_ts": message.thread_ts if message.is_reply else None,
-        "reply_count": len(replies),
+        "reply_count": reply_count,
         "edited": bool(message.edits),
         "files": [_file(fake.files[f]) for f in message.files if f in fake.files],
         "ephemeral": False,
