@@ -9,14 +9,17 @@ queues a job carrying the Engine API request planned from its RunSpec
 
 from __future__ import annotations
 
+import re
+
 from bot.core.registry import command
 from bot.core.types import Invocation, Output, ReplyTo
 from bot.engine import runconfig
-from bot.errors import NotAvailableYet
+from bot.errors import DockerError, NotAvailableYet
 from bot.jobs.context import HandlerContext
 from bot.jobs.gate import guard_invocation
 from bot.jobs.queue import Job, job_id_for
 from bot.jobs.verbs import PULL_TIMEOUT
+from bot.jobs.visible import container_target
 from bot.policy.flagguard import CREATE_FLAGS, RUN_FLAGS, USAGE
 from bot.policy.runspec import RunSpec
 from handlers.lifecycle import _refuse_if_approval_needed
@@ -47,6 +50,20 @@ def _refuse_unoffered(spec: RunSpec) -> None:
         raise NotAvailableYet("`--gpus` is not offered by dockbell yet")
 
 
+async def _refuse_a_hidden_holder(ctx: HandlerContext, name: str) -> None:
+    """``--name`` taken by a container the caller may not see: the engine's conflict error would
+    name its ID, so the refusal is worded without it (docker's words otherwise)."""
+    wanted = name.lstrip("/")
+    listed = await ctx.docker.containers(all=True, filters={"name": [f"^/{re.escape(wanted)}$"]})
+    for item in listed:
+        holder = container_target(item)
+        if holder.name == wanted and not ctx.access.sees(holder):
+            raise DockerError(
+                f'docker: Error response from daemon: Conflict. The container name "/{wanted}" is already in use '
+                "by another container. You have to remove (or rename) that container to be able to reuse that name."
+            )
+
+
 async def _submit(inv: Invocation, ctx: HandlerContext) -> Output:
     guarded = guard_invocation(inv)  # the very object the gate judged
     if guarded is None or guarded.spec is None:
@@ -55,6 +72,8 @@ async def _submit(inv: Invocation, ctx: HandlerContext) -> Output:
     _refuse_for_chat(spec)
     _refuse_unoffered(spec)
     _refuse_if_approval_needed(ctx)
+    if spec.name:
+        await _refuse_a_hidden_holder(ctx, spec.name)
     host = ctx.access.host
     await ctx.jobs.require_live(host)
     request = runconfig.plan(spec, extra_labels={runconfig.CREATED_BY: ctx.requester.user_id})

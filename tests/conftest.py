@@ -28,7 +28,8 @@ SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 # through a user group; anyone typing in C_OPS is a viewer there; Erin is a viewer on host
 # local only; Rita (U_RUNNER) may run and create containers, with no flag capabilities;
 # Oscar may operate (exec, kill, wait...) containers labelled team=ops, with no flag
-# capabilities.  Anyone else (U_DAVE, say) has only the basics.
+# capabilities; Paula (U_PAYRUN) may run and create containers labelled team=payments.
+# Anyone else (U_DAVE, say) has only the basics.
 TEST_CONFIG = """
 hosts:
   local: {}
@@ -44,6 +45,7 @@ permissions:
     local-viewer: {allow: [read], on: {hosts: [local]}}
     runner:   {allow: [read, run, create]}
     ops-operator: {allow: [read, operate], on: {labels: {team: ops}}}
+    pay-runner: {allow: [read, run, create], on: {labels: {team: payments}}}
   bindings:
     - {everyone: true, role: basics}
     - {users: [U_ALICE], role: admin}
@@ -53,6 +55,7 @@ permissions:
     - {users: [U_ERIN], role: local-viewer}
     - {users: [U_RUNNER], role: runner}
     - {users: [U_OSCAR], role: ops-operator}
+    - {users: [U_PAYRUN], role: pay-runner}
   deny:
     - {verbs: [logs], on: {names: ["*-secretive"]}, reason: "these logs are private"}
     - {verbs: [exec], on: {labels: {dockbell.no-exec: "true"}}, reason: "this container does not allow shells"}

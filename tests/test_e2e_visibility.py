@@ -318,3 +318,13 @@ async def test_an_unknown_host_names_no_hosts(slack: SlackSender, fake_slack: Fa
         reply = all_text(await run_command(slack, fake_slack, text, user_id=user))
         assert "unknown Docker host" in reply
         assert "local" not in reply.replace("locl", "") and "elsewhere" not in reply.replace("elsewher", "")
+
+
+async def test_run_with_the_name_of_a_hidden_container_does_not_tell_its_id(
+    slack: SlackSender, fake_slack: FakeSlack, hidden: str
+) -> None:
+    hidden_id = _id(hidden)
+    line = f"run -d --name {hidden} -l team=payments {TEST_IMAGE} true"
+    reply = all_text(await run_command(slack, fake_slack, line, user_id="U_PAYRUN"))
+    assert f'The container name "/{hidden}" is already in use by another container' in reply, reply
+    assert hidden_id[:12] not in reply and hidden_id not in reply
