@@ -24,6 +24,7 @@ import pytest
 import pytest_asyncio
 
 from bot.playground.run import Options, Playground
+from tests.playground.conftest import CALL_FAILED
 from tests.rig import Containers
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -78,7 +79,7 @@ async def playground() -> AsyncIterator[Playground]:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def page(playground: Playground) -> AsyncIterator[Any]:
+async def page(playground: Playground, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     async_playwright = _playwright()
     with tempfile.TemporaryDirectory(prefix="dockbell-chromium-") as profile:
         async with async_playwright() as pw:
@@ -96,9 +97,19 @@ async def page(playground: Playground) -> AsyncIterator[Any]:
                 await tab.goto(playground.url)
                 await tab.wait_for_selector("#person option", state="attached")
                 yield tab
+                if request.node.stash.get(CALL_FAILED, False):
+                    await _keep_evidence(tab, request.node.name)
                 assert errors == [], f"the page's JavaScript failed: {errors}"
             finally:
                 await context.close()
+
+
+async def _keep_evidence(tab: Any, name: str) -> None:
+    """What the page showed when its test failed: a screenshot and its text, named in the output."""
+    target = Path(tempfile.mkdtemp(prefix="dockbell-failed-"))
+    await tab.screenshot(path=str(target / f"{name}.png"), full_page=True)
+    (target / f"{name}.txt").write_text(await tab.inner_text("body"), encoding="utf-8")
+    print(f"the page when {name} failed: {target}")
 
 
 async def _run(containers: Containers, name: str, cmd: list[str], labels: dict[str, str] | None = None) -> str:
