@@ -143,7 +143,20 @@ const App = (() => {
       </div>${body}</div>`;
   }
 
-  function messageHtml(m, inThread) {
+  // Slack folds a person's messages that follow each other within minutes under one name.
+  const GROUP_SECONDS = 300;
+
+  function continues(m, previous) {
+    if (!previous || m.note || previous.note || m.ephemeral || previous.ephemeral) return false;
+    if (m.user !== previous.user || previous.reply_count > 0) return false;
+    return parseFloat(m.ts) - parseFloat(previous.ts) < GROUP_SECONDS;
+  }
+
+  function listHtml(messages, inThread) {
+    return messages.map((m, i) => messageHtml(m, inThread, continues(m, messages[i - 1]))).join("");
+  }
+
+  function messageHtml(m, inThread, continued = false) {
     const c = ctx();
     const who = m.note ? "USLACKBOT" : m.user;
     const app = m.bot || m.note ? `<span class="app-badge">APP</span>` : "";
@@ -158,12 +171,16 @@ const App = (() => {
     }
     const ephemeral = m.ephemeral || m.note ? " ephemeral" : "";
     const only = m.ephemeral || m.note ? `<div class="only-you">${EYE} Only visible to you</div>` : "";
-    return `<div class="message${ephemeral}" data-ts="${esc(m.ts)}">
+    const head = continued
+      ? ""
+      : `<div class="message-head"><span class="name">${esc(displayName(who))}</span>${app}<span class="time" title="${esc(m.ts)}">${esc(time(m.ts))}</span></div>`;
+    const gutter = continued ? `<span class="gutter-time">${esc(time(m.ts))}</span>` : avatar(who);
+    return `<div class="message${ephemeral}${continued ? " continued" : ""}" data-ts="${esc(m.ts)}">
       ${only}
       <div class="message-row">
-        ${avatar(who)}
+        ${gutter}
         <div class="message-body">
-          <div class="message-head"><span class="name">${esc(displayName(who))}</span>${app}<span class="time" title="${esc(m.ts)}">${esc(time(m.ts))}</span></div>
+          ${head}
           <div class="message-content">${body}</div>
           ${files}${replies}
         </div>
@@ -187,7 +204,7 @@ const App = (() => {
     const all = (state.snap.messages[c.id] || []).concat(state.notes.filter((n) => n.channel === c.id && !n.thread_ts));
     const top = all.filter((m) => !m.thread_ts).sort((a, b) => parseFloat(a.ts) - parseFloat(b.ts));
     const html = top.length
-      ? top.map((m) => messageHtml(m, false)).join("")
+      ? listHtml(top, false)
       : `<div class="empty">This is the very beginning of <b>${esc(titleOf(c))}</b>. Try <code>/docker ps</code>.</div>`;
     keepScroll($("messages"), html);
     $("composer-input").placeholder = `Message ${titleOf(c)}`;
@@ -214,7 +231,7 @@ const App = (() => {
       .sort((a, b) => parseFloat(a.ts) - parseFloat(b.ts));
     const count = replies.filter((m) => !m.ephemeral && !m.note).length;
     const divider = `<div class="reply-count"><span>${count === 1 ? "1 reply" : `${count} replies`}</span></div>`;
-    keepScroll($("thread-messages"), messageHtml(parent, true) + divider + replies.map((m) => messageHtml(m, true)).join(""));
+    keepScroll($("thread-messages"), messageHtml(parent, true) + divider + listHtml(replies, true));
   }
 
   function renderModal() {
@@ -365,6 +382,15 @@ const App = (() => {
       send($("thread-input"), state.thread);
     });
     $("modal-layer").addEventListener("submit", submitModal);
+    document.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape") return;
+      if (!$("modal-layer").hidden) {
+        post("/api/close", { view_id: $("modal-layer").dataset.viewId });
+      } else if (state.thread) {
+        state.thread = null;
+        render();
+      }
+    });
   }
 
   bind();
