@@ -88,7 +88,7 @@ async def page(playground: Playground, request: pytest.FixtureRequest) -> AsyncI
                 executable_path=str(CHROMIUM),
                 args=CHROMIUM_ARGS,
                 headless=True,
-                viewport={"width": 1320, "height": 800},
+                viewport={"width": 1600, "height": 900},
             )
             try:
                 tab = context.pages[0] if context.pages else await context.new_page()
