@@ -17,6 +17,8 @@ import aiohttp
 from bot.fakeslack import AckResult, FakeSlack, Message, SlackSender
 from bot.fakeslack.records import BOT_USER_ID, Ephemeral
 
+from .people import CHANNELS, dm_channel
+
 log = logging.getLogger(__name__)
 COMMAND = "/docker"
 MENTION = "@dockbell"
@@ -40,6 +42,11 @@ def _ack_outcome(command: str, ack: AckResult) -> Outcome:
     return OK
 
 
+def visible_channels(fake: FakeSlack, user: str) -> set[str]:
+    """Where ``user`` may type: the playground's channels and their own DM with dockbell."""
+    return {channel_id for channel_id, _ in CHANNELS} | {dm_channel(fake, user)}
+
+
 class Actions:
     def __init__(self, fake: FakeSlack, sender: SlackSender) -> None:
         self.fake = fake
@@ -50,6 +57,8 @@ class Actions:
         text = text.strip()
         if not text:
             return OK
+        if channel not in visible_channels(self.fake, user):
+            return Outcome(False, "you are not in that conversation")
         try:
             if text.startswith("/"):
                 return await self._command(user, channel, text, thread_ts)

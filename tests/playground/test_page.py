@@ -155,6 +155,8 @@ async def test_what_slack_refuses_never_reaches_dockbell(rig: Rig) -> None:
         "/api/send", {"as": "U_OSCAR", "channel": "C_GENERAL", "text": "/docker ps", "thread_ts": parent.ts}
     )
     assert threaded["ok"] is False and "not supported in threads" in threaded["error"]
+    elsewhere = await rig.post("/api/send", {"as": "U_OSCAR", "channel": "D_ADAM", "text": "/docker ps"})
+    assert elsewhere == {"ok": False, "error": "you are not in that conversation"}
     assert len(rig.bot.received) == before
 
 
