@@ -159,8 +159,12 @@ async def test_ps_then_a_protected_restart_approved_by_a_second_person_then_a_cr
     request = _message(page, "Approval needed")
     await request.wait_for(timeout=WAIT_MS)
     assert "Approvals: 0 of 1" in await request.inner_text()
-    await _message(page, "needs approval").wait_for(timeout=WAIT_MS)  # Oscar's private notice
+    notice = _message(page, "needs approval")  # Oscar's private notice, linking to the request
+    await notice.wait_for(timeout=WAIT_MS)
     await page.screenshot(path=str(shots / "playground-approval-asked.png"))
+    await notice.get_by_role("link", name="the request").click()
+    request_ts = await request.get_attribute("data-ts")
+    await page.wait_for_function(f"document.body.dataset.jumpedTo === '{request_ts}'")
     assert await _started_at(docker_api, web) == before
 
     # 3. Adam approves: the request says so, the restart runs, its result lands in the thread
@@ -216,6 +220,10 @@ MRKDWN_CASES = [
     ("<https://example.com/a?b=1&amp;c=2|docs>", '<a href="https://example.com/a?b=1&amp;c=2" target="_blank"'),
     ("<javascript:alert(1)|click>", "click"),
     ('<https://x.example/"onmouseover="alert(1)|x>', 'href="https://x.example/&quot;onmouseover=&quot;alert(1)"'),
+    (
+        "<https://fake.slack.com/archives/C_GENERAL/p1796157671000002|the request>",
+        '<a href="#" data-permalink-channel="C_GENERAL" data-permalink-ts="1796157671.000002">the request</a>',
+    ),
     ("<@U_ADAM> in <#C_ALERTS>", '<span class="mention">@adam</span> in <span class="mention">#alerts</span>'),
     ("<!here> <!subteam^S1|@ops>", '<span class="mention">@here</span> <span class="mention">@ops</span>'),
 ]

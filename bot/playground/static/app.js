@@ -339,6 +339,22 @@ const App = (() => {
     if (!answer.ok) $("modal-error").textContent = answer.error;
   }
 
+  // A permalink's target: its channel, its thread when it is a reply, and a brief highlight.
+  function jump(channel, ts) {
+    const message = (state.snap.messages[channel] || []).find((m) => m.ts === ts);
+    if (!message) return;
+    state.channel = channel;
+    state.thread = message.thread_ts || null;
+    render();
+    const shown = document.querySelector(`.message[data-ts="${CSS.escape(ts)}"]`);
+    document.body.dataset.jumpedTo = ts; // what the last permalink showed (the browser test reads it)
+    if (shown) {
+      shown.scrollIntoView({ block: "center" });
+      shown.classList.add("highlight");
+      setTimeout(() => shown.classList.remove("highlight"), 1600);
+    }
+  }
+
   function bind() {
     $("person").addEventListener("change", (event) => {
       state.me = event.target.value;
@@ -349,9 +365,14 @@ const App = (() => {
       connect();
     });
     document.addEventListener("click", (event) => {
-      const target = event.target.closest("[data-channel], [data-thread], [data-action-id], [data-view-file], [data-modal-close], #thread-close");
+      const target = event.target.closest(
+        "[data-channel], [data-thread], [data-action-id], [data-view-file], [data-modal-close], [data-permalink-ts], #thread-close"
+      );
       if (!target) return;
-      if (target.dataset.channel) {
+      if (target.dataset.permalinkTs) {
+        event.preventDefault();
+        jump(target.dataset.permalinkChannel, target.dataset.permalinkTs);
+      } else if (target.dataset.channel) {
         event.preventDefault();
         state.channel = target.dataset.channel;
         state.thread = null;

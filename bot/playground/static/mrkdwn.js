@@ -104,6 +104,12 @@ const Mrkdwn = (() => {
     const url = safeUrl(target);
     const text = esc(label || target);
     if (!url) return text;
+    const permalink = /^https:\/\/fake\.slack\.com\/archives\/([A-Za-z0-9_]+)\/p(\d{7,})$/.exec(url);
+    if (permalink) {
+      // the fake's permalinks lead to the message on this page, as Slack's lead into Slack
+      const ts = `${permalink[2].slice(0, -6)}.${permalink[2].slice(-6)}`;
+      return `<a href="#" data-permalink-channel="${esc(permalink[1])}" data-permalink-ts="${esc(ts)}">${text}</a>`;
+    }
     return `<a href="${esc(url)}" target="_blank" rel="noopener noreferrer">${text}</a>`;
   }
 
