@@ -39,6 +39,7 @@ import asyncio
 import calendar
 import contextlib
 import gc
+import itertools
 import json
 import os
 import re
@@ -345,6 +346,21 @@ def written_times(api: docker.APIClient, cid: str) -> dict[int, float]:
     return out
 
 
+def output_gaps(calls: list[Call], header_ts: str) -> str:
+    """The longest wait between two accepted calls that showed output in the thread."""
+    shown = [
+        c.time
+        for c in calls
+        if c.ok
+        and (c.args.get("thread_ts") == header_ts or (c.method == "chat.update" and c.args.get("ts") != header_ts))
+        and "```" in blocks_text(c)
+    ]
+    if len(shown) < 2:
+        return f"{len(shown)} accepted output calls"
+    gaps = [b - a for a, b in itertools.pairwise(shown)]
+    return f"{len(shown)} accepted output calls, longest gap between two {max(gaps):.1f} s"
+
+
 def call_mix(calls: list[Call], seconds: float) -> str:
     methods = Counter(c.method for c in calls)
     per_min = ", ".join(f"{m} {n} ({n / seconds * 60:.0f}/min)" for m, n in sorted(methods.items()))
@@ -415,6 +431,7 @@ async def latency(bench: Bench) -> None:
     )
     print(f"   stream ended by itself: {ended}; {stream.writer.messages} output messages")
     print(f"   Slack calls in the channel: {call_mix(calls, took)}")
+    print(f"   output in the thread: {output_gaps(calls, stream.record.header_ts)}")
     print_refused(calls)
     print(f"   event loop lag: {LoopLag.describe(lags)}")
 
@@ -497,7 +514,8 @@ async def memory(bench: Bench) -> None:
         f"   lines: {buf.lines_seen:,} seen, {writer.shown:,} shown ({shown_in_thread:,} in the thread's final text), "
         f"{writer.skipped:,} skipped ({buf.lines_skipped:,} by the buffer; "
         f"{skipped_in_thread:,} in the thread's markers); "
-        f"shown + skipped - seen = {accounted - buf.lines_seen:,}"
+        f"shown + skipped - seen = {accounted - buf.lines_seen:,}; "
+        f"the writer {'had shown everything' if writer.idle else 'still held unshown lines'} at the end"
     )
     print(
         f"   CPU: process {cpu:.1f} s in {took:.1f} s; the stream's engine thread {sampler.reader_cpu:.1f} s, "
@@ -505,13 +523,17 @@ async def memory(bench: Bench) -> None:
     )
     print(f"   stream ended by itself: {ended}, after {took:.1f} s; {writer.messages} output messages")
     print(f"   Slack calls in the channel: {call_mix(calls, took)}")
+    print(f"   output in the thread: {output_gaps(calls, stream.record.header_ts)}")
     print_refused(calls)
     print(f"   event loop lag: {LoopLag.describe(lags)}")
+    lag.start()
     cli, py_read, py_bytes = await asyncio.to_thread(read_floors, bench.api, cid)
+    floor_lags = await lag.stop()
     print(
         f"   the same (finished) log read again: `docker logs` CLI {buf.bytes_seen / 1e6 / cli:.1f} MB/s; "
         f"docker-py's frame reader alone, on a thread, loop idle: {py_bytes / 1e6 / py_read:.1f} MB/s"
     )
+    print(f"   event loop lag meanwhile (no stream, only that reader thread): {LoopLag.describe(floor_lags)}")
 
 
 def read_floors(api: docker.APIClient, cid: str) -> tuple[float, float, int]:
