@@ -408,6 +408,9 @@ async def latency(bench: Bench) -> None:
     seen = Counter(final)
     twice = sum(1 for line in expected if seen[line] > 1)
     missing = sum(1 for line in expected if seen[line] == 0)
+    numbers = [int(hit.group(1)) for x in final if (hit := SEQ_LINE.match(x)) is not None]
+    in_order = all(a < b for a, b in itertools.pairwise(numbers))
+    marked = sum(int(mark.group(1).replace(",", "")) for x in final if (mark := SKIP_MARK.search(x)) is not None)
     stamps = sorted(written.values())
     actual_rate = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else 0.0
     took = time.time() - stream.record.started_at
@@ -426,8 +429,9 @@ async def latency(bench: Bench) -> None:
     else:
         print("   no line appeared")
     print(
-        f"   thread's final text: {len(final)} lines, {missing} missing, {twice} shown twice, "
-        f"in order: {final == expected}"
+        f"   thread's final text: {len(numbers)} of the {count} lines, {missing} missing "
+        f"({marked} counted in skip markers), {twice} shown twice, in order: {in_order}, "
+        f"exactly all: {final == expected}"
     )
     print(f"   stream ended by itself: {ended}; {stream.writer.messages} output messages")
     print(f"   Slack calls in the channel: {call_mix(calls, took)}")
