@@ -8,6 +8,8 @@ announced in the incident's thread when there is one.  See docs/notifications.md
 
 from __future__ import annotations
 
+import time
+
 from bot.core.registry import command
 from bot.core.types import Invocation, Output
 from bot.errors import NotFound, ParseError
@@ -48,8 +50,10 @@ async def snooze(inv: Invocation, ctx: HandlerContext) -> Output:
     record = await store.set(name, mode, who)
     end = "" if mode == UNTIL_HEALTHY else f" (until {when(record.until)})"
     await _announce(ctx, host, name, f":zzz: <@{who}> snoozed crash notifications {record.label}{end}.")
+    # The answer is plain text (escaped): Slack's <!date^...> would show as typed there.
+    until = "" if mode == UNTIL_HEALTHY else time.strftime(" (until %Y-%m-%d %H:%M UTC)", time.gmtime(record.until))
     return Output(
-        f"Crash notifications for {name} on {host} are snoozed {record.label}{end}. "
+        f"Crash notifications for {name} on {host} are snoozed {record.label}{until}. "
         f"`/docker snooze {name} off` ends it sooner.",
         monospace=False,
     )

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
 def escape(text: str) -> str:
     """Slack mrkdwn needs &, < and > escaped, even inside code blocks."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_ESCAPED_MENTION = re.compile(r"&lt;@([A-Z0-9_]+)&gt;")
+
+
+def escape_keeping_mentions(text: str) -> str:
+    """``escape``, except that dockbell's own ``<@U123>`` mentions stay mentions."""
+    return _ESCAPED_MENTION.sub(r"<@\1>", escape(text))
 
 
 def _ordinal(n: int) -> str:

@@ -269,7 +269,8 @@ class CommandRunner:
             return render.inline_reply(reply)
         try:
             if thread is None:
-                channel, thread_ts, where = await self.s.slack.open_dm(requester.user_id), None, "your DM with dockbell"
+                channel, thread_ts = await self.s.slack.open_dm(requester.user_id), None
+                where = "in your DM with dockbell"
             else:
                 channel, thread_ts = thread.channel_id, thread.thread_ts or None
                 where = "in this thread" if thread_ts else "above"

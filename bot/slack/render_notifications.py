@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.core.jobtext import escape
+from bot.core.jobtext import escape, escape_keeping_mentions
 from bot.slack import clip
 from bot.slack.render import Message, code_block
 
@@ -82,7 +82,7 @@ def _headline(view: CrashView) -> str:
     if view.state == "recovered":
         return f":large_green_circle: *{name}* on `{host}` recovered"
     if view.state == "ended":
-        return f":white_circle: *{name}* on `{host}`: {escape(clip.plain(view.state_note, 200))}"
+        return f":white_circle: *{name}* on `{host}`: {escape_keeping_mentions(clip.plain(view.state_note, 200))}"
     if view.kind == "unhealthy":
         again = f" ({view.count} times)" if view.count > 1 else ""
         return f":large_orange_circle: *{name}* on `{host}` is unhealthy{again}"
@@ -161,7 +161,7 @@ def incident_message(view: CrashView) -> Message:
     blocks: list[Message] = [_section(_headline(view)), _fields(view)]
     blocks.append(_context(escape(clip.plain(view.explanation, 1000))))
     if view.state in ("recovered", "ended") and view.state_note and view.state != "ended":
-        blocks.append(_context(escape(clip.plain(view.state_note, 500))))
+        blocks.append(_context(escape_keeping_mentions(clip.plain(view.state_note, 500))))
     if view.loop and view.state == "open":
         blocks.append(
             _section(

@@ -405,9 +405,8 @@ class Watcher:
         box = self._outbox(inc.channel)
         if not inc.in_burst:
             box.edit(inc.name)
-        box.reply(
-            inc.name, f":white_circle: {note.capitalize()} at {rn.when(event.ns / 1e9)}; this incident is closed."
-        )
+        said = note[:1].upper() + note[1:]  # not capitalize(): it would lowercase a <@U123> in it
+        box.reply(inc.name, f":white_circle: {said} at {rn.when(event.ns / 1e9)}; this incident is closed.")
 
     async def _health(self, event: Event) -> None:
         if event.status == "unhealthy":
