@@ -418,7 +418,7 @@ async def latency(bench: Bench) -> None:
     print("== latency: a line written in the container -> its first appearance in Slack")
     print(
         f"   {count} lines at {args.rate:g}/s asked, {actual_rate:.2f}/s written (engine stamps), "
-        f"batch_every {stream.settings.batch:g} s"
+        f"batch_every {stream.batch:g} s"
     )
     print(f"   load average before {load_before}, after {load_after}")
     if delays:
@@ -505,7 +505,7 @@ async def memory(bench: Bench) -> None:
     accounted = writer.shown + writer.skipped
 
     print(f"== memory: a container writing {args.flood_mb:g} MB/s of {per_line}-byte lines, {args.flood_seconds:g} s")
-    print(f"   load average before {load_before}, after {load_after}; batch_every {stream.settings.batch:g} s")
+    print(f"   load average before {load_before}, after {load_after}; batch_every {stream.batch:g} s")
     wrote = f"{written / 1e6:,.1f} MB ({slices} slices of {slice_bytes:,} B)" if written >= 0 else "unknown"
     print(f"   container wrote {wrote}; stream {rate_line}")
     print(

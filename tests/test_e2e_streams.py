@@ -131,7 +131,7 @@ async def test_a_chatty_container_is_sampled_within_the_rate_and_memory_bounds(
         for c in fake_slack.calls[calls_before:]
         if c.method in ("chat.postMessage", "chat.update") and c.args.get("channel") == CHANNEL
     ]
-    batches = took / stream.settings.batch + 2
+    batches = took / stream.batch + 2
     assert len(thread_calls) <= 2 * batches + took / 10 + 6, (len(thread_calls), took)
     assert not [c for c in fake_slack.calls[calls_before:] if c.http_status == 429]
     final = fake_slack.workspace.find_message(CHANNEL, header.ts)

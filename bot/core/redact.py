@@ -15,7 +15,11 @@ from typing import Any
 
 MASK = "[REDACTED]"
 SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|KEY|CREDENTIAL|PRIVATE", re.IGNORECASE)
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s/]+)(?P<at>@)")
+# The lookbehind makes a scheme start only where a word does: without it, every position of a
+# long run of letters starts a match attempt that scans to the run's end (quadratic in the run).
+_URL_PASSWORD = re.compile(
+    r"(?<![a-zA-Z0-9+.-])(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s/]+)(?P<at>@)"
+)
 # Short values ("1", "yes") would turn unrelated text into noise if masked everywhere.
 MIN_SECRET_LENGTH = 4
 
@@ -32,6 +36,8 @@ class Redactor:
     def text(self, text: str) -> str:
         if self._pattern is not None:
             text = self._pattern.sub(MASK, text)
+        if "://" not in text:
+            return text
         return _URL_PASSWORD.sub(lambda m: m["head"] + MASK + m["at"], text)
 
     def env(self, env: list[str]) -> list[str]:

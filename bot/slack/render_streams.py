@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from bot.cli_output.units import elapsed as duration
 
 __all__ = ["duration"]
-from bot.core.jobtext import escape
+from bot.core.jobtext import escape, escape_keeping_mentions
 from bot.slack import clip
 from bot.slack.render import Message, code_block
 
@@ -66,10 +66,11 @@ def header(view: StreamView) -> Message:
         {"type": "context", "elements": [{"type": "mrkdwn", "text": facts}]},
     ]
     if not view.live:
+        ended = escape_keeping_mentions(view.ended)
         blocks.append(
             {
                 "type": "context",
-                "elements": [{"type": "mrkdwn", "text": clip.mrkdwn(f"Ended: {escape(view.ended)}", 2900)}],
+                "elements": [{"type": "mrkdwn", "text": clip.mrkdwn(f"Ended: {ended}", 2900)}],
             }
         )
     buttons: list[Message] = []
@@ -121,8 +122,10 @@ def output(lines: list[str]) -> Message:
 
 
 def note(text: str) -> Message:
-    """A plain line in the thread (the stream ended, the worker stopped...)."""
+    """A plain line in the thread (the stream ended, the worker stopped...): escaped, its mentions kept."""
     return {
         "text": clip.plain(text, 3000),
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": clip.mrkdwn(text, 2900)}}],
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": clip.mrkdwn(escape_keeping_mentions(text), 2900)}}
+        ],
     }

@@ -254,3 +254,69 @@ def test_an_event_is_printed_as_docker_events_prints_it() -> None:
     target = event_target(event)
     assert target is not None and target.name == "web" and dict(target.labels) == {"team": "payments"}
     assert event_target({"Type": "network", "Actor": {"ID": "n1"}}) is None
+
+
+async def test_no_message_goes_past_a_section_when_the_last_one_has_little_room() -> None:
+    out = FakeOut()
+    w = writer(out)
+    w.add(["x" * 199 for _ in range(14)])  # 2,800 units: the last message has 200 left
+    await w.flush()
+    w.add(["y" * 199 for _ in range(30)])
+    await w.flush()
+    for lines in out.messages.values():
+        assert sum(rs.line_units(x) for x in lines) <= rs.CHUNK_ROOM
+
+
+async def test_a_refusal_that_would_come_again_counts_its_lines_as_skipped_once() -> None:
+    out = FakeOut()
+
+    class Refusing(FakeOut):
+        async def post_message(self, channel: str, message: dict[str, Any], thread_ts: str | None = None) -> str:
+            raise SlackRefused("invalid_blocks")
+
+    refusing = Refusing()
+    w = writer(refusing)
+    w.add(["a", "b", "c"])
+    await w.flush()
+    assert w.skipped == 3 and w.shown == 0 and w.idle
+    await w.flush()
+    assert w.skipped == 3
+    assert out.calls == []
+
+
+async def test_lines_count_as_shown_only_once_their_edit_succeeded() -> None:
+    out = FakeOut()
+    w = writer(out)
+    w.add(["a"])
+    await w.flush()
+    out.refuse = {"update"}
+    w.add(["b", "c"])
+    await w.flush()
+    assert w.shown == 1
+    out.refuse = set()
+    await w.flush()
+    assert w.shown == 3
+
+
+async def test_only_the_lines_shown_are_redacted() -> None:
+    out = FakeOut()
+    seen: list[str] = []
+
+    def redact(line: str) -> str:
+        seen.append(line)
+        return line
+
+    w = writer(out, redact=redact)
+    w.add([f"line {i}" for i in range(20_000)])
+    await w.flush()
+    assert len(seen) <= w.shown + 5  # the sampled-out middle never paid for redaction
+
+
+def test_url_passwords_are_redacted_where_a_word_starts_and_long_runs_stay_cheap() -> None:
+    from bot.core.redact import MASK, Redactor
+
+    r = Redactor()
+    assert r.text("db=postgres://app:pw1@db:5432/x") == f"db=postgres://app:{MASK}@db:5432/x"
+    assert r.text("a" * 100_000) == "a" * 100_000  # no "://": the URL pattern never runs
+    long_word = "b" * 50_000 + " http://u:secret@h"
+    assert r.text(long_word).endswith(f"http://u:{MASK}@h")

@@ -26,7 +26,8 @@ from bot.slack.out import SlackOut
 
 log = logging.getLogger(__name__)
 
-HEADER_EVERY = 10.0  # seconds between the header's updates of elapsed time and line count
+HEADER_EVERY = 15.0  # seconds between the header's updates of elapsed time and line count, for one stream
+EDITS_PER_MINUTE = 40  # of Slack's ~50 a minute for chat.update, for this worker's stream output
 FINAL_FLUSHES = 3  # tries to show the last lines once the stream has ended
 
 
@@ -36,6 +37,8 @@ class StreamSettings:
     batch: float
     buffer_bytes: int
     file_offered: bool = False  # the header's end offers the window's whole log as a file
+    # How many streams share this worker's budget of Slack edits now (see StreamDesk.pace).
+    sharing: Callable[[], int] = lambda: 1
 
 
 @dataclass(eq=False)
@@ -59,6 +62,15 @@ class LiveStream:
         self._table_text = ""
 
     @property
+    def batch(self) -> float:
+        """Seconds to the next batch: the config's, or longer when streams share the edit budget.
+
+        Slack allows an app about 50 chat.update calls a minute in a workspace (Tier 3); each
+        stream edits once a batch, so this worker's streams together keep under EDITS_PER_MINUTE.
+        """
+        return max(self.settings.batch, self.settings.sharing() * 60.0 / EDITS_PER_MINUTE)
+
+    @property
     def lines(self) -> int:
         return self.buffer.lines_seen
 
@@ -74,7 +86,7 @@ class LiveStream:
         last_header = self.clock()
         try:
             while True:
-                await asyncio.wait({reader, woken}, timeout=self.settings.batch, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({reader, woken}, timeout=self.batch, return_when=asyncio.FIRST_COMPLETED)
                 await self._show()
                 if self.stop_reason:
                     break
@@ -88,7 +100,7 @@ class LiveStream:
                 if stopper:
                     self.stop_reason = f"<@{stopper}> stopped it"
                     break
-                if self.clock() - last_header >= HEADER_EVERY:
+                if self.clock() - last_header >= HEADER_EVERY * self.settings.sharing():
                     last_header = self.clock()
                     await self._header(live=True)
         except asyncio.CancelledError:

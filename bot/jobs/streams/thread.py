@@ -6,9 +6,11 @@ post, so a stream costs Slack at most two calls per batch whatever the container
 what does not fit is sampled: the batch's first lines and its last ones are shown, and the
 middle is counted, in place, as skipped.
 
-Exactly once: a line is laid out into a message only when the call that shows it has
-succeeded.  A failed edit is retried with the same (whole) text at the next flush, which
-is harmless; a failed post keeps its lines pending for the next flush.
+Exactly once: a line counts as shown only once the call that shows it has succeeded.  A
+failed edit is retried with the same (whole) text at the next flush, which is harmless; a
+failed post keeps its lines pending for the next flush.  A refusal that would come again
+(not a 429 or an outage) counts its lines as skipped instead of retrying them forever.
+Lines are redacted when they are laid out, so only what is shown pays for it.
 """
 
 from __future__ import annotations
@@ -28,12 +30,17 @@ HEAD_SHARE = 0.6  # of a sampled batch's room, for its first lines; the rest for
 MAX_PENDING_UNITS = 4 * rs.CHUNK_ROOM  # lines kept waiting while Slack refuses (429s, outages)
 
 
+# Refusals worth trying again; any other (invalid_blocks, message_not_found...) would be refused
+# again at every batch, so its lines are counted as skipped instead of waiting forever.
+TRANSIENT = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+
+
 @dataclass
 class _Message:
     ts: str
     lines: list[str] = field(default_factory=list)
     used: int = 0
-    dirty: bool = False  # holds lines Slack has not shown yet (an edit failed)
+    unshown: int = 0  # lines laid out into it that Slack has not shown yet (its edit is pending)
 
 
 class ThreadWriter:
@@ -44,11 +51,12 @@ class ThreadWriter:
         self.channel = channel
         self.thread_ts = thread_ts
         self.redact = redact
-        self._pending: list[str | Skipped] = []
+        self._pending: list[str | Skipped] = []  # as read (cut to fit); redacted when laid out
         self._pending_units = 0
         self._last: _Message | None = None
+        self._dirty = False  # the last message's text is ahead of what Slack shows
         self.shown = 0  # lines in Slack now
-        self.skipped = 0  # lines counted as skipped (by the buffer, or sampled here)
+        self.skipped = 0  # lines counted as skipped (by the buffer, sampled here, or refused)
         self.messages = 0
 
     def add(self, items: list[Item]) -> None:
@@ -56,7 +64,7 @@ class ThreadWriter:
             if isinstance(item, Skipped):
                 self._skip(item.lines)
                 continue
-            line = rs.fit_line(self.redact(item))
+            line = rs.fit_line(item)
             self._pending.append(line)
             self._pending_units += rs.line_units(line)
         if self._pending_units > MAX_PENDING_UNITS:
@@ -76,39 +84,86 @@ class ThreadWriter:
     @property
     def idle(self) -> bool:
         """Nothing waits to be shown."""
-        return not self._pending and not (self._last is not None and self._last.dirty)
+        return not self._pending and not self._dirty
+
+    def _laid_out(self, item: str | Skipped) -> str:
+        """The line as it goes into a message: redacted (only what is shown pays for it), cut to fit."""
+        return rs.skipped_line(item.lines) if isinstance(item, Skipped) else rs.fit_line(self.redact(item))
 
     async def flush(self) -> None:
         """Show what is pending: at most one edit of the last message and one new message."""
-        room_last = rs.CHUNK_ROOM - self._last.used if self._last is not None else 0
-        items = self._sampled(self._pending, room_last + rs.CHUNK_ROOM)
-        self._pending, self._pending_units = [], 0
-        # Into the last message while there is room, then into a new one.
+        items, self._pending, self._pending_units = self._pending, [], 0
         if self._last is not None:
-            while items and self._last.used + _units(items[0]) <= rs.CHUNK_ROOM:
-                item = items.pop(0)
-                self._last.lines.append(_text(item))
-                self._last.used += _units(item)
-                self._last.dirty = True
-                self.shown += _shown(item)
-            if self._last.dirty:
-                try:
-                    await self.slack.update_message(self.channel, self._last.ts, rs.output(self._last.lines))
-                    self._last.dirty = False
-                except SlackRefused as err:
-                    log.info("a stream's edit was refused (%s); it is tried again", err.code)
+            items = self._fill_last(items)
+            if self._dirty:
+                await self._edit_last()
         if items:
-            lines = [_text(x) for x in items]
-            try:
-                ts = await self.slack.post_message(self.channel, rs.output(lines), thread_ts=self.thread_ts)
-            except SlackRefused as err:
-                log.info("a stream's message was refused (%s); its lines wait for the next batch", err.code)
-                self._pending = [*items, *self._pending]
-                self._pending_units = sum(_units(x) for x in self._pending)
+            await self._post(self._sampled(items, rs.CHUNK_ROOM))
+
+    def _fill_last(self, items: list[str | Skipped]) -> list[str | Skipped]:
+        """Lay ``items`` into the last message while they fit; the ones that do not."""
+        last = self._last
+        assert last is not None
+        at = 0
+        for item in items:
+            text = self._laid_out(item)
+            if last.used + rs.line_units(text) > rs.CHUNK_ROOM:
+                break
+            last.lines.append(text)
+            last.used += rs.line_units(text)
+            last.unshown += _shown(item)
+            self._dirty = True
+            at += 1
+        return items[at:]
+
+    async def _edit_last(self) -> None:
+        last = self._last
+        assert last is not None
+        try:
+            await self.slack.update_message(self.channel, last.ts, rs.output(last.lines))
+        except SlackRefused as err:
+            if err.code in TRANSIENT:
+                log.info("a stream's edit was refused (%s); it is tried again", err.code)
                 return
-            self._last = _Message(ts, lines, sum(_units(x) for x in items))
-            self.shown += sum(_shown(x) for x in items)
-            self.messages += 1
+            log.warning("a stream's message cannot be edited (%s): its new lines are counted as skipped", err.code)
+            self.skipped += last.unshown
+            self._last, self._dirty = None, False  # the next lines start a new message
+            return
+        self.shown += last.unshown
+        last.unshown, self._dirty = 0, False
+
+    async def _post(self, items: list[str | Skipped]) -> None:
+        """One new message with as many of ``items`` as fit once redacted; the rest wait."""
+        lines: list[str] = []
+        used = shown = taken = 0
+        for item in items:
+            text = self._laid_out(item)
+            if lines and used + rs.line_units(text) > rs.CHUNK_ROOM:
+                break  # redaction made it longer than sampled for: it waits for the next batch
+            lines.append(text)
+            used += rs.line_units(text)
+            shown += _shown(item)
+            taken += 1
+        rest = items[taken:]
+        try:
+            ts = await self.slack.post_message(self.channel, rs.output(lines), thread_ts=self.thread_ts)
+        except SlackRefused as err:
+            if err.code in TRANSIENT:
+                log.info("a stream's message was refused (%s); its lines wait for the next batch", err.code)
+                rest = items
+            else:
+                log.warning("a stream's message was refused (%s): its lines are counted as skipped", err.code)
+                self.skipped += shown
+            self._requeue(rest)
+            return
+        self._requeue(rest)
+        self._last = _Message(ts, lines, used)
+        self.shown += shown
+        self.messages += 1
+
+    def _requeue(self, items: list[str | Skipped]) -> None:
+        self._pending = [*items, *self._pending]
+        self._pending_units = sum(_units(x) for x in self._pending)
 
     def _sampled(self, items: list[str | Skipped], room: int) -> list[str | Skipped]:
         """``items`` if they fit ``room``; else the first and the last that fit, the middle counted as skipped."""
