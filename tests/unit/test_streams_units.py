@@ -320,3 +320,15 @@ def test_url_passwords_are_redacted_where_a_word_starts_and_long_runs_stay_cheap
     assert r.text("a" * 100_000) == "a" * 100_000  # no "://": the URL pattern never runs
     long_word = "b" * 50_000 + " http://u:secret@h"
     assert r.text(long_word).endswith(f"http://u:{MASK}@h")
+
+
+def test_multiplexed_frames_are_read_whatever_the_split() -> None:
+    from bot.engine.follow import demultiplexed
+
+    def frame(stream: int, data: bytes) -> bytes:
+        return bytes([stream, 0, 0, 0]) + len(data).to_bytes(4, "big") + data
+
+    wire = frame(1, b"out 1\n") + frame(2, b"err 1\n") + frame(1, b"") + frame(1, b"out 2\n")
+    for cut in range(1, len(wire)):
+        assert b"".join(demultiplexed([wire[:cut], wire[cut:]])) == b"out 1\nerr 1\nout 2\n"
+    assert b"".join(demultiplexed([bytes([b]) for b in wire])) == b"out 1\nerr 1\nout 2\n"
