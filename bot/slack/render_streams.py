@@ -107,9 +107,9 @@ def line_units(line: str) -> int:
     return clip.escaped_units(line, code=True) + 1
 
 
-def fit_line(line: str) -> str:
-    """``line`` cut to fit one output message on its own."""
-    return clip.plain(line, CHUNK_ROOM - 1, code=True)
+def fit_line(line: str, room: int = CHUNK_ROOM) -> str:
+    """``line`` cut to fit ``room`` (by default, one output message on its own)."""
+    return clip.plain(line, room - 1, code=True)
 
 
 def output(lines: list[str]) -> Message:

@@ -332,3 +332,12 @@ def test_multiplexed_frames_are_read_whatever_the_split() -> None:
     for cut in range(1, len(wire)):
         assert b"".join(demultiplexed([wire[:cut], wire[cut:]])) == b"out 1\nerr 1\nout 2\n"
     assert b"".join(demultiplexed([bytes([b]) for b in wire])) == b"out 1\nerr 1\nout 2\n"
+
+
+async def test_long_lines_are_sampled_too_not_only_counted() -> None:
+    out = FakeOut()
+    w = writer(out)
+    w.add(["z" * 5000 for _ in range(40)])  # each is cut to nearly a whole message
+    await w.flush()
+    assert w.shown == 1 and w.skipped == 39
+    assert out.shown()[0].startswith("zzz") and "39 lines skipped" in out.shown()[1]

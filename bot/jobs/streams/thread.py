@@ -170,9 +170,10 @@ class ThreadWriter:
         if sum(_units(x) for x in items) <= room:
             return items
         marker_room = _units(Skipped(10**9))
-        head_room = int((room - marker_room) * HEAD_SHARE)
-        tail_room = room - marker_room - head_room
-        head = _fitting(items, head_room)
+        head = _fitting(items, int((room - marker_room) * HEAD_SHARE))
+        if not head and isinstance(items[0], str):  # long lines: the first one, cut to fit beside the marker
+            head = [rs.fit_line(items[0], room - marker_room)]
+        tail_room = room - marker_room - sum(_units(x) for x in head)
         tail = _fitting(items[len(head) :][::-1], tail_room)[::-1]
         middle = items[len(head) : len(items) - len(tail)]
         dropped = sum(x.lines if isinstance(x, Skipped) else 1 for x in middle)
