@@ -36,7 +36,7 @@ from redis.exceptions import RedisError
 
 from bot.core.types import ThreadRoute
 from bot.errors import ServiceUnavailable, SlackRefused
-from bot.jobs import approval_pass
+from bot.jobs import approval_pass, job_thread
 from bot.jobs.inbox import COMMAND_VERB
 from bot.jobs.queue import Job, JobNotFound, JobQueue, JobStatus, Leases, QueueUnavailable, host_is_live
 from bot.jobs.queue import keys as qkeys
@@ -430,11 +430,12 @@ class _Backoff:
 
 
 def _thread_for(job: Job, run: approval_pass.ApprovedRun | None) -> str:
-    """Where the status message goes: an approved run's request thread, a mention's thread, else the channel."""
+    """Where the status message goes: an approved run's request thread, a mention's thread, the
+    thread of a notification whose button queued it, else the channel."""
     if run is not None:
         return run.thread_ts
     route = ThreadRoute.parse(job.reply_to.response_url)
-    return route.thread_ts if route is not None else ""
+    return route.thread_ts if route is not None else job_thread.current()
 
 
 def _looks_like_id(ref: str) -> bool:

@@ -142,7 +142,13 @@ class HostWorker:
         url = job.reply_to.response_url
         if entry.kind == "click":
             await self.runner.handle_click(
-                job.requester, entry.action, entry.value, url, trigger_id=entry.trigger_id, reason=entry.reason
+                job.requester,
+                entry.action,
+                entry.value,
+                url,
+                trigger_id=entry.trigger_id,
+                reason=entry.reason,
+                thread_ts=entry.thread_ts,
             )
         else:
             await self.runner.handle_command(job.requester, entry.text, url, subject=entry.subject)

@@ -57,6 +57,7 @@ class Entry:
     trigger_id: str = ""  # a click's: lets the worker open a modal (Slack: within 3 s of the click)
     reason: str = ""  # a modal's submission: what was typed (the Deny form's reason)
     subject: ThreadSubject | None = None  # a mention in a dockbell thread: the thread's container
+    thread_ts: str = ""  # a click's: the thread of the message clicked (its jobs post there)
 
 
 def entry_of(job: Job) -> Entry:
@@ -69,6 +70,7 @@ def entry_of(job: Job) -> Entry:
         trigger_id=str(args.get("trigger_id", "")),
         reason=str(args.get("reason", "")),
         subject=_subject_of(str(args.get("subject", ""))),
+        thread_ts=str(args.get("thread_ts", "")),
     )
 
 
@@ -163,7 +165,13 @@ class Inbox:
         return job.host
 
     async def click(
-        self, requester: Requester, action: str, value: str, response_url: str, trigger_id: str = ""
+        self,
+        requester: Requester,
+        action: str,
+        value: str,
+        response_url: str,
+        trigger_id: str = "",
+        thread_ts: str = "",
     ) -> None:
         try:
             host = await self.host_of_click(value)
@@ -172,6 +180,8 @@ class Inbox:
             what = {"kind": "click", "action": action, "value": value}
             if trigger_id:
                 what["trigger_id"] = trigger_id
+            if thread_ts:
+                what["thread_ts"] = thread_ts
             await self.forward(host, requester, response_url, what)
         except UserError as err:
             await self.answer(response_url, err.message)

@@ -24,6 +24,7 @@ from bot.core.types import Output, Requester, ThreadRoute
 from bot.engine.gateway import DockerGateway
 from bot.engine.hosts import DockerHosts
 from bot.errors import HelpRequested, SlackRefused, UserError
+from bot.jobs import job_thread
 from bot.jobs.approval_flow import ACTIONS as APPROVAL_ACTIONS
 from bot.jobs.approval_flow import ApprovalFlow
 from bot.jobs.context import HandlerContext
@@ -304,7 +305,15 @@ class CommandRunner:
         await self.handle_command(clicker, f"jobs cancel {job_id}", response_url, keep_original=True)
 
     async def handle_click(
-        self, clicker: Requester, action: str, value: str, response_url: str, *, trigger_id: str = "", reason: str = ""
+        self,
+        clicker: Requester,
+        action: str,
+        value: str,
+        response_url: str,
+        *,
+        trigger_id: str = "",
+        reason: str = "",
+        thread_ts: str = "",
     ) -> None:
         if action == render.SHARE_ACTION:
             await self.handle_share(clicker, value, response_url)
@@ -326,8 +335,10 @@ class CommandRunner:
             # Stop and the log file of a live stream: the same gate and audit as typing it.
             await self.handle_command(clicker, text, response_url, keep_original=True)
         elif action in NOTIFICATION_ACTIONS and (text := command_for_click(action, value)) is not None:
-            # A crash notification's button: run as typed by the clicker (gate, approvals, audit, job).
-            await self.handle_command(clicker, text, response_url, keep_original=True)
+            # A crash notification's button: run as typed by the clicker (gate, approvals, audit, job),
+            # its job's status in the notification's thread, beside the incident.
+            with job_thread.within(thread_ts):
+                await self.handle_command(clicker, text, response_url, keep_original=True)
         else:
             log.warning("a click on %r reached the worker; no handler", action)
 

@@ -65,7 +65,13 @@ class Inbox(Protocol):
     async def command(self, requester: Requester, text: str, response_url: str) -> None: ...
 
     async def click(
-        self, requester: Requester, action: str, value: str, response_url: str, trigger_id: str = ""
+        self,
+        requester: Requester,
+        action: str,
+        value: str,
+        response_url: str,
+        trigger_id: str = "",
+        thread_ts: str = "",
     ) -> None: ...
 
     async def submission(self, requester: Requester, callback: str, value: str, reason: str, key: str) -> None: ...
@@ -113,6 +119,7 @@ def build_bolt_app(
             str(action.get("value", "")),
             body["response_url"],
             str(body.get("trigger_id", "")),  # the Deny form opens from it, on the worker
+            clicked_thread(body),
         )
         handoff.start(click, "enqueue click")
 
@@ -166,6 +173,14 @@ def _authorized_user(body: dict[str, Any]) -> str:
         if isinstance(auth, dict) and auth.get("is_bot"):
             return str(auth.get("user_id") or "")
     return ""
+
+
+def clicked_thread(body: dict[str, Any]) -> str:
+    """The thread of the message clicked: its own ts when it is a thread's root; "" for an ephemeral one."""
+    container = body.get("container") or {}
+    if container.get("is_ephemeral"):
+        return ""
+    return str(container.get("thread_ts") or container.get("message_ts") or "")
 
 
 def clicker(body: dict[str, Any]) -> Requester:
