@@ -109,7 +109,7 @@ def answer_text(fake: FakeSlack, message: dict[str, Any]) -> str:
     """The output, shown inline or, when too long for a message, uploaded as a file."""
     if any(str(b.get("block_id", "")).startswith("out-") for b in message.get("blocks", [])):
         return output_text(message)
-    named = re.search(r"\*([^*]+)\* your DM", all_text(message))
+    named = re.search(r"\*([^*]+)\* in your DM", all_text(message))
     assert named, f"no output and no file in {message}"
     uploads = [f for f in fake.files.values() if f.filename == named.group(1) and f.completed]
     assert uploads, f"no uploaded {named.group(1)}"

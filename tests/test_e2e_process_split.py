@@ -130,8 +130,12 @@ async def test_a_killed_workers_stream_is_ended_in_its_thread_by_the_next_worker
     os.kill(child, signal.SIGKILL)  # no chance to say anything: the next worker's sweep must
     end = await ended(fake_slack, header, timeout=60)
     assert "its worker stopped unexpectedly" in end, end
-    final = fake_slack.workspace.find_message("C_GENERAL", header.ts)
-    assert final is not None and "Ended: its worker stopped unexpectedly" in str(final.blocks)
+
+    async def header_ended() -> bool | None:  # the header is updated just after the thread's line
+        final = fake_slack.workspace.find_message("C_GENERAL", header.ts)
+        return (final is not None and "Ended: its worker stopped unexpectedly" in str(final.blocks)) or None
+
+    await eventually(header_ended, what="the header marked ended", timeout=10)
 
 
 async def _some(lines: list[str]) -> list[str] | None:

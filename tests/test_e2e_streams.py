@@ -112,7 +112,7 @@ async def test_a_chatty_container_is_sampled_within_the_rate_and_memory_bounds(
     slack: SlackSender, fake_slack: FakeSlack, containers: Containers, bot: Stack
 ) -> None:
     name = await run_in(
-        containers, "chatty", "sleep 1; yes 'a very chatty line of output, again and again' | head -n 300000; sleep 30"
+        containers, "stream-chatty", "sleep 1; yes 'a very chatty line of output, and again' | head -n 300000; sleep 9"
     )
     calls_before = len(fake_slack.calls)
     started = time.monotonic()

@@ -118,10 +118,11 @@ async def test_watch_yields_every_change_until_finished(redis: aioredis.Redis, h
 
     job = make_job(host, "pull", target="busybox", idempotent=True)
     await queue.enqueue(job)
-    seen = []
-    async with worker(redis, host, {"pull": pull}), contextlib.aclosing(queue.watch(job.id)) as events:
-        async for update in events:
-            seen.append(update)
+    async with contextlib.aclosing(queue.watch(job.id)) as events:
+        seen = [await anext(events)]  # the job as queued, read before any worker can claim it
+        async with worker(redis, host, {"pull": pull}):
+            async for update in events:
+                seen.append(update)
     assert seen[0].status is JobStatus.QUEUED
     assert seen[-1].status is JobStatus.SUCCEEDED and seen[-1].result == "pulled"
     reported = [{"layer": n, "of": 3} for n in (1, 2, 3)]
