@@ -245,10 +245,13 @@ class StreamDesk:
             ended=why,
         )
         try:
-            await self.slack.post_message(record.channel, rs.note(f"Stream ended: {why}."), thread_ts=record.header_ts)
             await self.slack.update_message(record.channel, record.header_ts, rs.header(view))
         except SlackRefused as err:
-            log.warning("stream %s: its end could not be said (%s)", record.id, err.code)
+            log.warning("stream %s: its header could not be marked ended (%s)", record.id, err.code)
+        try:
+            await self.slack.post_message(record.channel, rs.note(f"Stream ended: {why}."), thread_ts=record.header_ts)
+        except SlackRefused as err:
+            log.warning("stream %s: its end could not be said in the thread (%s)", record.id, err.code)
 
 
 def _cannot_post(code: str) -> str:

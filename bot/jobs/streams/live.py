@@ -169,8 +169,9 @@ class LiveStream:
                 await self._show()
                 if self.writer.idle:
                     break
-            await self._say(f"Stream ended: {why}. {self._summary()}")
+            # The header first: once the thread says it ended, the header does too.
             await self._header(live=False, ended=why)
+            await self._say(f"Stream ended: {why}. {self._summary()}")
         finally:
             try:
                 await self.registry.release(self.record)
