@@ -34,8 +34,9 @@ def since_text(ns: int) -> str:
     return f"{ns // 10**9}.{ns % 10**9:09d}"
 
 
-def _reader(api: docker.APIClient, response: requests.Response, emit: Emit, handle: StreamHandle) -> int:
-    """Emit each event; return how many came (nothing is kept: the stream may run for days)."""
+def each_message(api: docker.APIClient, response: requests.Response, emit: Emit, handle: StreamHandle) -> int:
+    """Emit each JSON message (an event, a stats sample); return how many came (nothing is kept:
+    the stream may run for days)."""
     count = 0
     for event in docker.types.CancellableStream(api._stream_helper(response, decode=True), response):
         if handle.cancelled:
@@ -66,7 +67,7 @@ async def stream_events(
     def opener(api: docker.APIClient) -> requests.Response:
         return api._get(api._url("/events"), params=params, stream=True, timeout=None)  # type: ignore[no-any-return]
 
-    return await run_stream(docker_gw, "events", opener, _reader, on_event=on_event)
+    return await run_stream(docker_gw, "events", opener, each_message, on_event=on_event)
 
 
 async def inspect_or_none(docker_gw: DockerGateway, ref: str) -> dict[str, Any] | None:

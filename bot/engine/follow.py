@@ -19,6 +19,7 @@ import docker
 import requests
 from docker.utils.socket import frames_iter
 
+from bot.engine.events import each_message
 from bot.engine.gateway import DockerGateway
 from bot.engine.streams import Emit, StreamHandle, run_stream
 
@@ -128,17 +129,7 @@ async def follow_stats(gateway: DockerGateway, container_id: str, on_sample: Cal
         url = api._url("/containers/{0}/stats", container_id)
         return api._get(url, params={"stream": 1}, stream=True, timeout=None)  # type: ignore[no-any-return]
 
-    def read(api: docker.APIClient, response: requests.Response, emit: Emit, handle: StreamHandle) -> int:
-        count = 0
-        for sample in api._stream_helper(response, decode=True):
-            if handle.cancelled:
-                break
-            if isinstance(sample, dict):
-                count += 1
-                emit(sample)
-        return count
-
-    return await run_stream(gateway, "stats", opener, read, on_event=on_sample)
+    return await run_stream(gateway, "stats", opener, each_message, on_event=on_sample)
 
 
 async def follow_events(
@@ -161,14 +152,4 @@ async def follow_events(
     def opener(api: docker.APIClient) -> requests.Response:
         return api._get(api._url("/events"), params=params, stream=True, timeout=None)  # type: ignore[no-any-return]
 
-    def read(api: docker.APIClient, response: requests.Response, emit: Emit, handle: StreamHandle) -> int:
-        count = 0
-        for event in docker.types.CancellableStream(api._stream_helper(response, decode=True), response):
-            if handle.cancelled:
-                break
-            if isinstance(event, dict):
-                count += 1
-                emit(event)
-        return count
-
-    return await run_stream(gateway, "events", opener, read, on_event=on_event)
+    return await run_stream(gateway, "events", opener, each_message, on_event=on_event)
